@@ -1,0 +1,103 @@
+"""Every setting of the server and its engine, read from the environment in this one place.
+
+Each setting has a safe default and one line saying what it does; a bad value stops start-up with the
+variable's name.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from engine.settings import EngineSettings, LoadOptions
+
+
+class ConfigError(ValueError):
+    """A setting in the environment cannot be used; the message names the variable."""
+
+
+def _text(env: Mapping[str, str], name: str, default: str = "") -> str:
+    return env.get(name, default).strip()
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _number(env: Mapping[str, str], name: str, default: float, minimum: float = 0.0) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum:g}, got {value:g}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def engine_settings_from_env(env: Mapping[str, str]) -> EngineSettings:
+    """The engine's settings from ENGINE_* variables."""
+    return EngineSettings(
+        # Models to serve, "name=source,..."; a source is a diffusers folder, a cached repo id or FILE#config=DIR.
+        models=_text(env, "ENGINE_MODELS"),
+        # The default model (a name from ENGINE_MODELS or a source); empty: the embedded model.
+        default_model=_text(env, "ENGINE_MODEL"),
+        # Most images in one pipeline call.
+        max_batch=_integer(env, "ENGINE_MAX_BATCH", 8, minimum=1),
+        # How long a batch waits for more compatible requests, in milliseconds.
+        max_wait_ms=_number(env, "ENGINE_MAX_WAIT_MS", 20.0),
+        # Most jobs waiting in the queue; past it requests get 429.
+        max_queue=_integer(env, "ENGINE_MAX_QUEUE", 64, minimum=1),
+        # Most unfinished jobs per user (0: no limit).
+        max_jobs_per_owner=_integer(env, "ENGINE_MAX_JOBS_PER_USER", 4),
+        # How long finished jobs stay in the engine's memory, in seconds.
+        result_ttl_s=_number(env, "ENGINE_RESULT_TTL_S", 900.0, minimum=1.0),
+        # Load the default model before serving.
+        preload=_flag(env, "ENGINE_PRELOAD", True),
+        load=LoadOptions(
+            # cuda, cuda:1, mps or cpu; empty: automatic.
+            device=_text(env, "ENGINE_DEVICE") or None,
+            # float32, float16 or bfloat16; empty: automatic (bf16/fp16 on GPU, fp32 on CPU).
+            dtype=_text(env, "ENGINE_DTYPE") or None,
+            # GPU-only memory and speed options, ignored on CPU.
+            vae_tiling=_flag(env, "ENGINE_VAE_TILING"),
+            vae_slicing=_flag(env, "ENGINE_VAE_SLICING"),
+            channels_last=_flag(env, "ENGINE_CHANNELS_LAST"),
+            compile=_flag(env, "ENGINE_COMPILE"),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Config:
+    """The server's settings; `Config.from_env()` reads them, tests build one directly."""
+
+    engine: EngineSettings = field(default_factory=EngineSettings)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        env = os.environ if env is None else env
+        return cls(engine=engine_settings_from_env(env))

@@ -1,0 +1,30 @@
+"""Builds the engine the server and the CLI talk to; the only place that imports `engine.local` (and torch)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from engine.settings import EngineSettings
+
+if TYPE_CHECKING:
+    from engine.local import BatchReport, LocalEngine
+
+
+def create_local_engine(
+    settings: EngineSettings,
+    extra_model: str | None = None,
+    on_batch: Callable[[BatchReport], None] | None = None,
+) -> tuple[LocalEngine, str]:
+    """An in-process engine and the name of the model to use by default.
+
+    `extra_model` is a model name or a path/repo id given on the command line; a path is registered on the fly.
+    """
+    from engine.local import LocalEngine
+    from engine.models import ModelRegistry
+
+    registry = ModelRegistry.from_settings(settings.models, settings.default_model)
+    if extra_model:
+        registry.default = extra_model if extra_model in registry.sources else registry.add_path(extra_model).name
+    engine = LocalEngine(settings, registry=registry, on_batch=on_batch)
+    return engine, registry.default

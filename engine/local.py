@@ -1,0 +1,381 @@
+"""`LocalEngine`: the in-process engine. One owner thread per loaded pipeline; callers only enqueue.
+
+A diffusers pipeline is not thread-safe (stateful schedulers, shared fast tokenizers), so each model's owner
+thread is the only code that ever calls it. Compatible requests waiting for the same model run as one
+pipeline call, with one prompt and one seeded generator per image.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from engine.api import GeneratedImage, GenerationRequest, GenerationResult, JobHandle, JobState, JobStatus, Timings
+from engine.batching import Job, JobQueue, batch_images
+from engine.errors import (
+    EngineClosed,
+    JobCancelled,
+    JobFailed,
+    QueueFull,
+    TooManyJobs,
+    UnknownJob,
+)
+from engine.models import LoadedModel, ModelRegistry, load_model
+from engine.settings import EngineSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    """What the engine tells observers after each pipeline call (for metrics)."""
+
+    model: str
+    jobs: int
+    images: int
+    seconds: float
+    outcome: str  # "succeeded", "cancelled", or an error kind such as "out_of_memory"
+
+
+class _BatchCancelled(Exception):
+    """Raised from the step callback when every job of a running batch was cancelled."""
+
+
+class LocalEngine:
+    """The engine in this process; implements `engine.api.EngineClient`."""
+
+    def __init__(
+        self,
+        settings: EngineSettings | None = None,
+        registry: ModelRegistry | None = None,
+        on_batch: Callable[[BatchReport], None] | None = None,
+    ) -> None:
+        self.settings = settings or EngineSettings()
+        self.registry = registry or ModelRegistry.from_settings(self.settings.models, self.settings.default_model)
+        self._on_batch = on_batch
+        self._lock = threading.Condition()
+        self._jobs: dict[str, Job] = {}
+        self._queues: dict[str, JobQueue] = {}
+        self._models: dict[str, LoadedModel] = {}
+        self._owners: dict[str, threading.Thread] = {}
+        self._load_locks: dict[str, threading.Lock] = {}
+        self._closing = False
+        self._last_sweep = 0.0
+        if self.settings.preload:
+            self.model(None)
+
+    # -- models -------------------------------------------------------------------------------------
+
+    def model(self, name: str | None) -> LoadedModel:
+        """The loaded model for `name` (None: the default), loading it and starting its owner on first use."""
+        source = self.registry.get(name)
+        with self._lock:
+            if source.name in self._models:
+                return self._models[source.name]
+            load_lock = self._load_locks.setdefault(source.name, threading.Lock())
+        with load_lock:
+            with self._lock:
+                if source.name in self._models:
+                    return self._models[source.name]
+            log.info("loading model %s from %s", source.name, source.location)
+            loaded = load_model(source, self.settings.load)
+            with self._lock:
+                self._models[source.name] = loaded
+                self._queues[source.name] = JobQueue()
+                owner = threading.Thread(target=self._owner_loop, args=(source.name,), name=f"engine-{source.name}")
+                owner.daemon = True
+                self._owners[source.name] = owner
+                owner.start()
+            return loaded
+
+    def model_names(self) -> list[str]:
+        return self.registry.names()
+
+    def is_ready(self) -> bool:
+        with self._lock:
+            return not self._closing and self.registry.default in self._models
+
+    # -- the EngineClient protocol --------------------------------------------------------------------
+
+    def submit(self, request: GenerationRequest) -> JobHandle:
+        request.validate()
+        if self._closing:
+            raise EngineClosed("the engine is shutting down")
+        loaded = self.model(request.model)
+        resolved = request.resolved(loaded.name, loaded.limits)
+        job = Job(id=uuid.uuid4().hex, request=resolved)
+        with self._lock:
+            self._sweep_finished()
+            if self._closing:
+                raise EngineClosed("the engine is shutting down")
+            waiting = sum(len(queue) for queue in self._queues.values())
+            if waiting >= self.settings.max_queue:
+                raise QueueFull(f"the queue is full ({waiting} jobs waiting)", self._retry_after_s())
+            if self.settings.max_jobs_per_owner and request.owner is not None:
+                active = sum(1 for j in self._jobs.values() if j.request.owner == request.owner and not j.state.is_final)
+                if active >= self.settings.max_jobs_per_owner:
+                    raise TooManyJobs(
+                        f"you already have {active} unfinished jobs (limit {self.settings.max_jobs_per_owner})",
+                        self._retry_after_s(),
+                    )
+            self._jobs[job.id] = job
+            self._queues[loaded.name].append(job)
+            self._lock.notify_all()
+        return JobHandle(job.id, self)
+
+    def status(self, job_id: str) -> JobStatus:
+        with self._lock:
+            job = self._job(job_id)
+            return job.snapshot(self._queue_position(job))
+
+    def watch(self, job_id: str, after_version: int, timeout: float) -> JobStatus:
+        with self._lock:
+            job = self._job(job_id)
+            self._lock.wait_for(lambda: job.version > after_version, timeout=timeout)
+            return job.snapshot(self._queue_position(job))
+
+    def result(self, job_id: str, timeout: float | None = None) -> GenerationResult:
+        with self._lock:
+            job = self._job(job_id)
+            if not self._lock.wait_for(lambda: job.state.is_final, timeout=timeout):
+                raise TimeoutError(f"job {job_id} did not finish within {timeout} s")
+        if job.state is JobState.CANCELLED:
+            raise JobCancelled(job.error or "the job was cancelled")
+        if job.state is JobState.FAILED:
+            raise JobFailed(job.error or "the job failed", job.error_kind or "pipeline_error")
+        assert job.result is not None
+        return job.result
+
+    def cancel(self, job_id: str) -> bool:
+        with self._lock:
+            job = self._job(job_id)
+            if job.state.is_final:
+                return False
+            if job.state is JobState.QUEUED:
+                self._queues[job.request.model or ""].remove(job)
+                job.finish(JobState.CANCELLED, "cancelled before it started", "cancelled")
+            else:
+                job.cancel_requested = True  # the owner stops it at the next step
+                job.touch()
+            self._lock.notify_all()
+            return True
+
+    def close(self, wait: bool = True, timeout: float | None = None) -> None:
+        with self._lock:
+            self._closing = True
+            for queue in self._queues.values():
+                for job in queue.drain():
+                    job.finish(JobState.CANCELLED, "the server shut down before the job started", "shutdown")
+            self._lock.notify_all()
+            owners = list(self._owners.values())
+        if wait:
+            for owner in owners:
+                owner.join(timeout)
+
+    # -- queue bookkeeping (lock held) ----------------------------------------------------------------
+
+    def queue_depth(self) -> int:
+        with self._lock:
+            return sum(len(queue) for queue in self._queues.values())
+
+    def _job(self, job_id: str) -> Job:
+        self._sweep_finished()
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise UnknownJob(f"no job {job_id!r}")
+        return job
+
+    def _queue_position(self, job: Job) -> int:
+        queue = self._queues.get(job.request.model or "")
+        return queue.position(job) if queue is not None else 0
+
+    def _retry_after_s(self) -> float:
+        return max(1.0, self.settings.max_wait_ms / 1000.0 * 2)
+
+    def _sweep_finished(self) -> None:
+        now = time.time()
+        if now - self._last_sweep < 1.0:
+            return
+        self._last_sweep = now
+        expired = [
+            job_id
+            for job_id, job in self._jobs.items()
+            if job.finished_at is not None and now - job.finished_at > self.settings.result_ttl_s
+        ]
+        for job_id in expired:
+            del self._jobs[job_id]
+
+    # -- the owner thread ------------------------------------------------------------------------------
+
+    def _owner_loop(self, model_name: str) -> None:
+        while True:
+            batch = self._next_batch(model_name)
+            if batch is None:
+                return
+            try:
+                self._run_batch(self._models[model_name], batch)
+            except Exception:  # never let one batch end the owner thread
+                log.exception("unexpected error running a batch of %s", model_name)
+                self._fail(batch, "internal error in the engine", "internal_error")
+
+    def _next_batch(self, model_name: str) -> list[Job] | None:
+        """Wait for work, then gather compatible jobs until the batch is full or its wait is over."""
+        queue = self._queues[model_name]
+        max_wait_s = self.settings.max_wait_ms / 1000.0
+        with self._lock:
+            while True:
+                while not len(queue):
+                    if self._closing:
+                        return None
+                    self._lock.wait()
+                first = queue.oldest()
+                assert first is not None
+                deadline = first.created_at + max_wait_s
+                batch = queue.compatible_with_oldest(self.settings.max_batch)
+                while (
+                    queue.oldest() is first
+                    and batch_images(batch) < self.settings.max_batch
+                    and time.time() < deadline
+                    and not self._closing
+                ):
+                    self._lock.wait(max(0.0, deadline - time.time()))
+                    batch = queue.compatible_with_oldest(self.settings.max_batch)
+                if queue.oldest() is not first:
+                    continue  # the first job was cancelled while we waited: start over
+                now = time.time()
+                for job in batch:
+                    queue.remove(job)
+                    job.state = JobState.RUNNING
+                    job.started_at = now
+                    job.touch()
+                self._lock.notify_all()
+                return batch
+
+    def _run_batch(self, loaded: LoadedModel, jobs: list[Job]) -> None:
+        started = time.perf_counter()
+        outcome = "succeeded"
+        try:
+            images = self._call_pipeline(loaded, jobs)
+        except _BatchCancelled:
+            outcome = "cancelled"
+            self._mark_cancelled(jobs)
+        except Exception as error:
+            if _is_out_of_memory(error) and len(jobs) > 1:
+                log.warning("out of memory on a batch of %d jobs; retrying in two halves", len(jobs))
+                _free_accelerator_memory()
+                half = len(jobs) // 2
+                self._run_batch(loaded, jobs[:half])
+                self._run_batch(loaded, jobs[half:])
+                return
+            outcome = "out_of_memory" if _is_out_of_memory(error) else "pipeline_error"
+            if outcome == "out_of_memory":
+                _free_accelerator_memory()
+            else:
+                log.exception("batch of %d jobs failed on model %s", len(jobs), loaded.name)
+            self._fail(jobs, f"{type(error).__name__}: {error}", outcome)
+        else:
+            self._deliver(jobs, images, len(images))
+        if self._on_batch is not None:
+            self._on_batch(
+                BatchReport(loaded.name, len(jobs), batch_images(jobs), time.perf_counter() - started, outcome)
+            )
+
+    def _call_pipeline(self, loaded: LoadedModel, jobs: list[Job]) -> list:
+        """One pipeline call for all images of `jobs`; returns the PIL images in job order."""
+        first = jobs[0].request
+        prompts, negatives, generators = [], [], []
+        for job in jobs:
+            for seed in job.request.image_seeds():
+                prompts.append(job.request.prompt)
+                negatives.append(job.request.negative_prompt)
+                generators.append(torch.Generator("cpu").manual_seed(seed))
+
+        def on_step_end(pipeline, step_index, timestep, callback_kwargs):
+            with self._lock:
+                for job in jobs:
+                    if job.cancel_requested and job.state is JobState.RUNNING:
+                        job.finish(JobState.CANCELLED, "cancelled while running", "cancelled")
+                    elif job.state is JobState.RUNNING:
+                        job.step = step_index + 1
+                        job.touch()
+                self._lock.notify_all()
+                if all(job.state is JobState.CANCELLED for job in jobs):
+                    raise _BatchCancelled()
+            return callback_kwargs
+
+        pipeline = loaded.pipeline
+        pipeline.scheduler = loaded.schedulers.get(first.scheduler)
+        arguments = {
+            "prompt": prompts,
+            "height": first.height,
+            "width": first.width,
+            "num_inference_steps": first.steps,
+            "guidance_scale": first.guidance_scale,
+            "generator": generators,
+            "output_type": "pil",
+            "callback_on_step_end": on_step_end,
+        }
+        if first.negative_prompt and "negative_prompt" in loaded.call_parameters:
+            arguments["negative_prompt"] = negatives
+        with torch.inference_mode():
+            return list(pipeline(**arguments).images)
+
+    def _deliver(self, jobs: list[Job], images: list, batch_size: int) -> None:
+        now = time.time()
+        offset = 0
+        with self._lock:
+            for job in jobs:
+                own = images[offset : offset + job.request.n]
+                offset += job.request.n
+                if job.cancel_requested or job.state is JobState.CANCELLED:
+                    if job.state is not JobState.CANCELLED:
+                        job.finish(JobState.CANCELLED, "cancelled while running", "cancelled")
+                    continue
+                job.step = int(job.request.steps or 0)
+                job.result = GenerationResult(
+                    job_id=job.id,
+                    request=job.request,
+                    images=[
+                        GeneratedImage(image=image, seed=seed, index=index)
+                        for index, (image, seed) in enumerate(zip(own, job.request.image_seeds()))
+                    ],
+                    timings=Timings(
+                        queue_wait_s=(job.started_at or now) - job.created_at,
+                        run_s=now - (job.started_at or now),
+                    ),
+                    batch_size=batch_size,
+                )
+                job.finish(JobState.SUCCEEDED)
+            self._lock.notify_all()
+
+    def _mark_cancelled(self, jobs: list[Job]) -> None:
+        with self._lock:
+            for job in jobs:
+                if not job.state.is_final:
+                    job.finish(JobState.CANCELLED, "cancelled while running", "cancelled")
+            self._lock.notify_all()
+
+    def _fail(self, jobs: list[Job], message: str, kind: str) -> None:
+        with self._lock:
+            for job in jobs:
+                if not job.state.is_final:
+                    job.finish(JobState.FAILED, message, kind)
+            self._lock.notify_all()
+
+
+def _is_out_of_memory(error: BaseException) -> bool:
+    return isinstance(error, torch.cuda.OutOfMemoryError) or "out of memory" in str(error).lower()
+
+
+def _free_accelerator_memory() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+

@@ -1,0 +1,334 @@
+"""Model sources and loading, all offline: a diffusers folder, a repo id already in the local Hugging Face
+cache, or a single `.safetensors` checkpoint with a local config folder.
+
+Loading goes through `AutoPipelineForText2Image.from_pretrained` for folders and cache ids, and through the
+pipeline class's `from_single_file` for checkpoints, so the embedded model and Stable Diffusion, SDXL, SD3 or
+FLUX weights all take the same path.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Never reach the Hub at run time: set before diffusers/transformers are imported.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# transformers warns at import about optional image backends this engine never uses.
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+import torch  # noqa: E402
+from diffusers.utils import logging as diffusers_logging  # noqa: E402
+from transformers.utils import logging as transformers_logging  # noqa: E402
+
+from engine.api import ModelLimits  # noqa: E402
+from engine.errors import ModelNotFound  # noqa: E402
+from engine.schedulers import SchedulerChoice  # noqa: E402
+from engine.settings import LoadOptions  # noqa: E402
+
+EMBEDDED_MODEL_DIR = Path(__file__).resolve().parent / "embedded"
+EMBEDDED_MODEL_NAME = "embedded"
+#: Optional file in a model folder that overrides the defaults the engine infers (size, steps, guidance).
+ENGINE_DEFAULTS_FILE = "engine_defaults.json"
+
+# Loading bars would interleave with the CLI's own progress bar and the server's logs.
+diffusers_logging.disable_progress_bar()
+transformers_logging.disable_progress_bar()
+
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+_SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt")
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where one named model lives: a folder, a Hugging Face repo id, or a single checkpoint file."""
+
+    name: str
+    location: str
+    #: For a single checkpoint: a local diffusers folder holding the pipeline's configs (and tokenizers).
+    config: str | None = None
+
+    @property
+    def kind(self) -> str:
+        if self.location.endswith(_SINGLE_FILE_SUFFIXES):
+            return "single_file"
+        if _REPO_ID.match(self.location) and not Path(self.location).exists():
+            return "hf_cache"
+        return "folder"
+
+    @classmethod
+    def parse(cls, name: str, spec: str) -> ModelSource:
+        """Read `PATH`, `ORG/REPO` or `FILE.safetensors#config=DIR` as a source."""
+        location, _, options = spec.strip().partition("#")
+        config = None
+        if options:
+            key, _, value = options.partition("=")
+            if key.strip() != "config" or not value.strip():
+                raise ModelNotFound(f"model {name!r}: cannot read {spec!r}; expected FILE.safetensors#config=DIR")
+            config = os.path.expanduser(value.strip())
+        if not location.strip():
+            raise ModelNotFound(f"model {name!r}: empty location")
+        return cls(name=name, location=os.path.expanduser(location.strip()), config=config)
+
+
+class ModelRegistry:
+    """Maps model names to sources; one of them is the default."""
+
+    def __init__(self, sources: dict[str, ModelSource], default: str) -> None:
+        if default not in sources:
+            raise ModelNotFound(f"default model {default!r} is not among {sorted(sources)}")
+        self.sources = sources
+        self.default = default
+
+    @classmethod
+    def from_settings(cls, models: str = "", default: str = "") -> ModelRegistry:
+        """Build from `ENGINE_MODELS` ("name=source,name=source") and `ENGINE_MODEL` (a name or a source).
+
+        With neither set, the one model is the embedded default model.
+        """
+        sources: dict[str, ModelSource] = {}
+        for entry in filter(None, (part.strip() for part in models.split(","))):
+            name, sep, spec = entry.partition("=")
+            if not sep or not name.strip():
+                raise ModelNotFound(f"ENGINE_MODELS entry {entry!r} is not NAME=SOURCE")
+            sources[name.strip()] = ModelSource.parse(name.strip(), spec)
+        default = default.strip()
+        if not default:
+            default = next(iter(sources), EMBEDDED_MODEL_NAME)
+        if default not in sources:
+            if default == EMBEDDED_MODEL_NAME:
+                sources[default] = ModelSource(EMBEDDED_MODEL_NAME, str(EMBEDDED_MODEL_DIR))
+            else:
+                source = ModelSource.parse(_name_for(default), default)
+                sources.setdefault(source.name, source)
+                default = source.name
+        sources.setdefault(EMBEDDED_MODEL_NAME, ModelSource(EMBEDDED_MODEL_NAME, str(EMBEDDED_MODEL_DIR)))
+        # Keep the default first so listings show it first.
+        ordered = {default: sources[default], **{k: v for k, v in sources.items() if k != default}}
+        return cls(ordered, default)
+
+    def names(self) -> list[str]:
+        return list(self.sources)
+
+    def get(self, name: str | None) -> ModelSource:
+        """The source for `name` (None: the default); raises `ModelNotFound` for an unknown name."""
+        key = name or self.default
+        if key not in self.sources:
+            raise ModelNotFound(f"unknown model {key!r}; this server has {', '.join(self.sources)}")
+        return self.sources[key]
+
+    def add_path(self, location: str) -> ModelSource:
+        """Register a path or repo id given directly (the CLI's --model PATH) under a derived name."""
+        source = ModelSource.parse(_name_for(location), location)
+        self.sources.setdefault(source.name, source)
+        return self.sources[source.name]
+
+
+def _name_for(location: str) -> str:
+    location = location.partition("#")[0].rstrip("/")
+    if _REPO_ID.match(location) and not Path(location).exists():
+        return location
+    return Path(location).stem or location
+
+
+_DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16, "fp16": torch.float16,
+           "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
+
+
+def choose_device(requested: str | None) -> torch.device:
+    """The requested device, else CUDA when present, else MPS, else CPU."""
+    if requested:
+        return torch.device(requested)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def choose_dtype(device: torch.device, requested: str | None) -> torch.dtype:
+    """The requested dtype, else bf16 on CUDA cards that have it, fp16 on other accelerators, fp32 on CPU."""
+    if requested:
+        if requested.lower() not in _DTYPES:
+            raise ValueError(f"unknown dtype {requested!r}; choose one of {', '.join(_DTYPES)}")
+        return _DTYPES[requested.lower()]
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "mps":
+        return torch.float16
+    return torch.float32
+
+
+@dataclass
+class LoadedModel:
+    """A pipeline on its device, with the limits and defaults requests are checked against."""
+
+    name: str
+    pipeline: Any
+    limits: ModelLimits
+    device: torch.device
+    dtype: torch.dtype
+    schedulers: SchedulerChoice
+    call_parameters: frozenset[str] = field(default_factory=frozenset)
+
+
+def load_model(source: ModelSource, options: LoadOptions | None = None) -> LoadedModel:
+    """Load `source` offline onto its device; raise `ModelNotFound` with the path and what was expected."""
+    options = options or LoadOptions()
+    device = choose_device(options.device)
+    dtype = choose_dtype(device, options.dtype)
+    pipeline = _load_pipeline(source, dtype)
+    pipeline.to(device)
+    if hasattr(pipeline, "set_progress_bar_config"):
+        pipeline.set_progress_bar_config(disable=True)
+    _apply_speed_options(pipeline, device, options)
+    schedulers = SchedulerChoice(pipeline.scheduler)
+    return LoadedModel(
+        name=source.name,
+        pipeline=pipeline,
+        limits=_limits_for(pipeline, source, schedulers),
+        device=device,
+        dtype=dtype,
+        schedulers=schedulers,
+        call_parameters=frozenset(inspect.signature(pipeline.__call__).parameters),
+    )
+
+
+def _load_pipeline(source: ModelSource, dtype: torch.dtype) -> Any:
+    from diffusers import AutoPipelineForText2Image
+
+    kind = source.kind
+    try:
+        if kind == "folder":
+            folder = Path(source.location)
+            if not (folder / "model_index.json").is_file():
+                what = "folder has no model_index.json" if folder.is_dir() else "no such folder"
+                raise ModelNotFound(
+                    f"model {source.name!r}: {what} at {folder} "
+                    "(expected a diffusers pipeline folder, as written by save_pretrained)"
+                )
+            return AutoPipelineForText2Image.from_pretrained(
+                str(folder), dtype=dtype, local_files_only=True, **_absent_components(folder)
+            )
+        if kind == "hf_cache":
+            return AutoPipelineForText2Image.from_pretrained(source.location, dtype=dtype, local_files_only=True)
+        return _load_single_file(source, dtype)
+    except ModelNotFound:
+        raise
+    except Exception as error:  # diffusers raises OSError, ValueError, EnvironmentError... for the same cause
+        expected = {
+            "folder": "a diffusers pipeline folder",
+            "hf_cache": "a repo id already downloaded into the local Hugging Face cache "
+            f"({os.environ.get('HF_HOME', '~/.cache/huggingface')}); the engine never downloads",
+            "single_file": "a .safetensors checkpoint plus #config=<diffusers folder with its configs>",
+        }[kind]
+        raise ModelNotFound(
+            f"model {source.name!r}: cannot load {source.location} (expected {expected}): {error}"
+        ) from error
+
+
+def _absent_components(folder: Path) -> dict[str, None]:
+    """Components saved as absent (e.g. SD3 without its T5 encoder) must be passed as None to load."""
+    index = json.loads((folder / "model_index.json").read_text())
+    return {
+        name: None
+        for name, value in index.items()
+        if isinstance(value, list) and value and value[0] is None and not name.startswith("_")
+    }
+
+
+def _load_single_file(source: ModelSource, dtype: torch.dtype) -> Any:
+    import diffusers
+
+    checkpoint = Path(source.location)
+    if not checkpoint.is_file():
+        raise ModelNotFound(f"model {source.name!r}: no checkpoint file at {checkpoint}")
+    if not source.config or not (Path(source.config) / "model_index.json").is_file():
+        raise ModelNotFound(
+            f"model {source.name!r}: a single-file checkpoint needs a local config folder "
+            f"(FILE.safetensors#config=DIR, DIR holding model_index.json); got {source.config!r}"
+        )
+    class_name = json.loads((Path(source.config) / "model_index.json").read_text())["_class_name"]
+    pipeline_class = getattr(diffusers, class_name)
+    try:
+        return pipeline_class.from_single_file(
+            str(checkpoint), config=source.config, dtype=dtype, local_files_only=True
+        )
+    except Exception as original_format_error:
+        # Not an original-format checkpoint: it may hold the denoiser's weights in diffusers' own layout,
+        # as fine-tunes of one component are often shipped.
+        pipeline = _pipeline_with_denoiser_weights(checkpoint, Path(source.config), dtype)
+        if pipeline is None:
+            raise original_format_error
+        return pipeline
+
+
+def _pipeline_with_denoiser_weights(checkpoint: Path, config: Path, dtype: torch.dtype) -> Any | None:
+    """The config folder's pipeline with its UNet or transformer weights taken from `checkpoint`, if they fit."""
+    from diffusers import AutoPipelineForText2Image
+    from safetensors.torch import load_file
+
+    if checkpoint.suffix != ".safetensors":
+        return None
+    weights = load_file(str(checkpoint))
+    pipeline = AutoPipelineForText2Image.from_pretrained(
+        str(config), dtype=dtype, local_files_only=True, **_absent_components(config)
+    )
+    denoiser = getattr(pipeline, "unet", None) or getattr(pipeline, "transformer", None)
+    if denoiser is None or set(weights) != set(denoiser.state_dict()):
+        return None
+    denoiser.load_state_dict({name: tensor.to(dtype) for name, tensor in weights.items()})
+    return pipeline
+
+
+def _apply_speed_options(pipeline: Any, device: torch.device, options: LoadOptions) -> None:
+    if device.type == "cpu":
+        return  # these options cost more than they save on a CPU
+    vae = getattr(pipeline, "vae", None)
+    if options.vae_tiling and vae is not None:
+        vae.enable_tiling()
+    if options.vae_slicing and vae is not None:
+        vae.enable_slicing()
+    denoiser_name = "unet" if getattr(pipeline, "unet", None) is not None else "transformer"
+    denoiser = getattr(pipeline, denoiser_name)
+    if options.channels_last:
+        denoiser.to(memory_format=torch.channels_last)
+    if options.compile:
+        setattr(pipeline, denoiser_name, torch.compile(denoiser, dynamic=True))
+
+
+def _limits_for(pipeline: Any, source: ModelSource, schedulers: SchedulerChoice) -> ModelLimits:
+    """Defaults from the pipeline's own signature and config, overridden by the folder's engine_defaults.json."""
+    call_defaults = {
+        name: parameter.default
+        for name, parameter in inspect.signature(pipeline.__call__).parameters.items()
+        if parameter.default is not inspect.Parameter.empty
+    }
+    vae_scale = int(getattr(pipeline, "vae_scale_factor", 8) or 8)
+    sample_size = getattr(pipeline, "default_sample_size", None)
+    denoiser = getattr(pipeline, "unet", None) or getattr(pipeline, "transformer", None)
+    if sample_size is None and denoiser is not None:
+        sample_size = getattr(denoiser.config, "sample_size", 64)
+    if isinstance(sample_size, (list, tuple)):
+        sample_size = sample_size[0]
+    native = int(sample_size or 64) * vae_scale
+    values: dict[str, Any] = {
+        "default_width": native,
+        "default_height": native,
+        "min_size": max(8, vae_scale * 2),
+        "max_size": max(native * 2, 1024),
+        "size_multiple": max(8, vae_scale),
+        "default_steps": int(call_defaults.get("num_inference_steps") or 25),
+        "default_guidance_scale": float(call_defaults.get("guidance_scale") or 0.0),
+        "default_scheduler": schedulers.default_name,
+        "schedulers": tuple(schedulers.names()),
+    }
+    defaults_file = Path(source.config or source.location) / ENGINE_DEFAULTS_FILE
+    if source.kind != "hf_cache" and defaults_file.is_file():
+        values.update(json.loads(defaults_file.read_text()))
+        values["schedulers"] = tuple(values["schedulers"])
+    return ModelLimits(**values)
