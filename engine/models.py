@@ -124,6 +124,9 @@ class ModelRegistry:
     def add_path(self, location: str) -> ModelSource:
         """Register a path or repo id given directly (the CLI's --model PATH) under a derived name."""
         source = ModelSource.parse(_name_for(location), location)
+        taken = self.sources.get(source.name)
+        if taken is not None and taken.location != source.location:
+            source = ModelSource.parse(location, location)  # the stem is another model's name: use the path
         self.sources.setdefault(source.name, source)
         return self.sources[source.name]
 

@@ -1,0 +1,110 @@
+"""The embedded model's parts, in the Stable Diffusion pipeline layout: tokenizer, text encoder, VAE, UNet,
+scheduler. Sizes are chosen so that one 256x256 picture takes about a second on a 2-core CPU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from diffusers import AutoencoderKL, DDIMScheduler, DDPMScheduler, UNet2DConditionModel
+from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+from engine.training.vocabulary import tokenizer_words
+
+MAX_TOKENS = 32
+LATENT_CHANNELS = 8
+VAE_DOWNSCALE = 16  # four halvings: a 256x256 picture is a 16x16 latent
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """Widths and depths of the trainable parts; `tiny` is for tests of the trainer."""
+
+    text_width: int = 128
+    text_layers: int = 4
+    vae_channels: tuple[int, ...] = (16, 32, 64, 128, 128)
+    unet_channels: tuple[int, ...] = (64, 128, 256)
+    unet_layers_per_block: int = 1
+    attention_heads: int = 8
+
+    @classmethod
+    def tiny(cls) -> Architecture:
+        return cls(text_width=32, text_layers=1, vae_channels=(8, 8, 8, 8, 8), unet_channels=(32, 32, 32),
+                   attention_heads=2)
+
+
+def build_tokenizer() -> CLIPTokenizer:
+    """A CLIP BPE tokenizer whose merges spell the vocabulary's words whole; other words fall into letters."""
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for char in "abcdefghijklmnopqrstuvwxyz0123456789,.!?:;-'\"()&/":
+        vocab.setdefault(char, len(vocab))
+        vocab.setdefault(char + "</w>", len(vocab))
+    merges: list[tuple[str, str]] = []
+    # Add the merge of a word's first two pieces until every word is one token; a merge added later has
+    # lower priority, so it never breaks a word that already comes out whole.
+    pending = tokenizer_words()
+    while pending:
+        tokenizer = CLIPTokenizer(vocab=dict(vocab), merges=list(merges), model_max_length=MAX_TOKENS)
+        still = []
+        for word in pending:
+            pieces = tokenizer.tokenize(word)
+            if len(pieces) > 1:
+                merges.append((pieces[0], pieces[1]))
+                vocab.setdefault(pieces[0] + pieces[1], len(vocab))
+                still.append(word)
+        pending = still
+    return tokenizer
+
+
+def build_text_encoder(architecture: Architecture, vocab_size: int) -> CLIPTextModel:
+    config = CLIPTextConfig(
+        vocab_size=vocab_size, hidden_size=architecture.text_width, intermediate_size=architecture.text_width * 4,
+        num_hidden_layers=architecture.text_layers, num_attention_heads=max(1, architecture.text_width // 32),
+        max_position_embeddings=MAX_TOKENS, bos_token_id=0, eos_token_id=1, pad_token_id=1,
+        projection_dim=architecture.text_width, hidden_act="gelu",
+    )
+    return CLIPTextModel(config)
+
+
+def build_vae(architecture: Architecture) -> AutoencoderKL:
+    blocks = len(architecture.vae_channels)
+    return AutoencoderKL(
+        in_channels=3, out_channels=3, latent_channels=LATENT_CHANNELS,
+        down_block_types=("DownEncoderBlock2D",) * blocks, up_block_types=("UpDecoderBlock2D",) * blocks,
+        block_out_channels=architecture.vae_channels, layers_per_block=1,
+        norm_num_groups=min(8, min(architecture.vae_channels)), sample_size=256,
+    )
+
+
+def build_unet(architecture: Architecture) -> UNet2DConditionModel:
+    levels = len(architecture.unet_channels)
+    return UNet2DConditionModel(
+        sample_size=256 // VAE_DOWNSCALE, in_channels=LATENT_CHANNELS, out_channels=LATENT_CHANNELS,
+        block_out_channels=architecture.unet_channels, layers_per_block=architecture.unet_layers_per_block,
+        down_block_types=("CrossAttnDownBlock2D",) * (levels - 1) + ("DownBlock2D",),
+        up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * (levels - 1),
+        cross_attention_dim=architecture.text_width, attention_head_dim=architecture.attention_heads,
+        norm_num_groups=min(32, min(architecture.unet_channels)),
+    )
+
+
+def training_scheduler() -> DDPMScheduler:
+    """v-prediction on a zero-terminal-SNR cosine schedule (Lin et al. 2023): clean solid colours in few steps."""
+    return DDPMScheduler(
+        num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type="v_prediction",
+        rescale_betas_zero_snr=True, clip_sample=False,
+    )
+
+
+def inference_scheduler() -> DDIMScheduler:
+    """DDIM with trailing timesteps, as zero-terminal-SNR models need."""
+    return DDIMScheduler(
+        num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type="v_prediction",
+        rescale_betas_zero_snr=True, timestep_spacing="trailing", clip_sample=False, set_alpha_to_one=True,
+        steps_offset=1,
+    )
+
+
+def parameter_count(module: torch.nn.Module) -> int:
+    return sum(parameter.numel() for parameter in module.parameters())

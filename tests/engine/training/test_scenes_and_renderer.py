@@ -1,0 +1,62 @@
+"""The renderer, the prompt writer and the tokenizer agree on the visual language."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from engine.training.components import build_tokenizer
+from engine.training.renderer import render
+from engine.training.scenes import Scene, SceneObject, describe, random_scene
+from engine.training.vocabulary import COLOURS, tokenizer_words
+
+
+def pixel(image, x: int, y: int) -> tuple[int, ...]:
+    return tuple(int(round(v * 255)) for v in image[:, y, x].tolist())
+
+
+def test_a_red_circle_on_blue_is_painted_with_the_documented_colours():
+    scene = Scene("blue", (SceneObject("circle", "red", centre=(0.5, 0.5)),))
+    image = render([scene], 256, 256)[0]
+    assert pixel(image, 128, 128) == COLOURS["red"]
+    assert pixel(image, 5, 5) == COLOURS["blue"]
+
+
+def test_shapes_have_their_canonical_orientation():
+    def painted(shape: str, x: int, y: int) -> bool:
+        image = render([Scene("white", (SceneObject(shape, "black"),))], 256, 256)[0]
+        return pixel(image, x, y) == COLOURS["black"]
+
+    r = 0.16 * 256
+    assert painted("triangle", 128, int(128 - 0.9 * r)) and not painted("triangle", int(128 - 0.9 * r), int(128 - 0.8 * r))
+    assert painted("star", 128, int(128 - 0.9 * r)) and not painted("star", 128, int(128 + 0.9 * r))
+    assert painted("diamond", int(128 + 1.1 * r), 128) and not painted("square", int(128 + 1.1 * r), 128)
+
+
+def test_scene_backgrounds_run_the_way_the_card_says():
+    sky, sunset, night = render([Scene(name, ()) for name in ("sky", "sunset", "night")], 64, 64)
+    assert sum(pixel(sky, 30, 60)) > sum(pixel(sky, 30, 2))  # lighter toward the bottom
+    assert pixel(sunset, 30, 0)[0] > 200 and pixel(sunset, 30, 63)[2] > 150  # orange top, purple bottom
+    assert (night[0].numpy() > 0.2).sum() >= 4  # light dots on navy (red channel: navy has almost none)
+
+
+def test_every_aspect_bucket_renders_at_its_size():
+    rng = random.Random(0)
+    for width, height in ((256, 256), (448, 256), (256, 448), (320, 256)):
+        assert render([random_scene(rng)], height, width).shape == (1, 3, height, width)
+
+
+def test_prompts_name_what_the_scene_holds_and_vocabulary_words_stay_whole():
+    rng = random.Random(3)
+    tokenizer = build_tokenizer()
+    for _ in range(200):
+        scene = random_scene(rng)
+        text = describe(scene, rng).lower()
+        for obj in scene.objects:
+            assert obj.shape in text
+            if "colour" in scene.stated:
+                assert obj.colour in text
+    for word in tokenizer_words():
+        assert tokenizer.tokenize(word) == [word + "</w>"], word
+    assert len(tokenizer("zebra quantum flux " * 20, truncation=True).input_ids) <= 32
