@@ -22,26 +22,22 @@ def _text(env: Mapping[str, str], name: str, default: str = "") -> str:
 
 
 def _integer(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
-    return value
+    return int(_bounded(env, name, default, minimum, int, "a whole number"))
 
 
 def _number(env: Mapping[str, str], name: str, default: float, minimum: float = 0.0) -> float:
+    return float(_bounded(env, name, default, minimum, float, "a number"))
+
+
+def _bounded(env: Mapping[str, str], name: str, default: float, minimum: float, cast: type, what: str) -> float:
+    """`cast(env[name])`, or `default` when unset; a value that does not parse or is below `minimum` fails."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
-        value = float(raw)
+        value = cast(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+        raise ConfigError(f"{name} must be {what}, got {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum:g}, got {value:g}")
     return value

@@ -89,8 +89,18 @@ def test_folder_without_model_index_is_refused(sd15_dir, tmp_path):
         load_model(ModelSource("broken", str(broken)))
 
 
-def test_repo_id_not_in_the_cache_is_never_downloaded(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-cache"))
+@pytest.fixture
+def hf_cache(tmp_path, monkeypatch):
+    """An empty local Hugging Face cache that the loader reads instead of the user's."""
+    cache = tmp_path / "hf" / "hub"
+    cache.mkdir(parents=True)
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr("diffusers.utils.constants.HF_HUB_CACHE", str(cache), raising=False)
+    return cache
+
+
+def test_repo_id_not_in_the_cache_is_never_downloaded(hf_cache):
     with pytest.raises(ModelNotFound) as raised:
         load_model(ModelSource("turbo", "stabilityai/sd-turbo"))
     assert "local Hugging Face cache" in str(raised.value) and "never downloads" in str(raised.value)
@@ -106,3 +116,17 @@ def test_registry_reads_names_sources_and_the_default(sd15_dir, sdxl_dir):
         registry.get("nope")
     with pytest.raises(ModelNotFound, match="NAME=SOURCE"):
         ModelRegistry.from_settings("justapath", "")
+
+
+def test_a_repo_id_already_in_the_local_cache_loads_offline(sd15_dir, hf_cache):
+    # The Hugging Face cache layout: hub/models--ORG--NAME/{refs/main, snapshots/REVISION/...}.
+    revision = "0" * 40
+    repo = hf_cache / "models--acme--tiny-sd"
+    shutil.copytree(sd15_dir, repo / "snapshots" / revision)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(revision)
+
+    source = ModelRegistry.from_settings("", "acme/tiny-sd").get(None)
+    assert source.kind == "hf_cache"
+    loaded = load_model(source)
+    assert type(loaded.pipeline).__name__ == "StableDiffusionPipeline"
