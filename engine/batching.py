@@ -46,6 +46,8 @@ class Job:
     created_at: float = field(default_factory=time.time)
     state: JobState = JobState.QUEUED
     step: int = 0
+    #: Denoising steps the pipeline really runs (some schedulers run more than `request.steps`); 0 until known.
+    total_steps: int = 0
     started_at: float | None = None
     finished_at: float | None = None
     error: str | None = None
@@ -72,7 +74,10 @@ class Job:
         return JobStatus(
             job_id=self.id,
             state=self.state,
-            progress=Progress(step=self.step, total_steps=int(self.request.steps or 0), queue_position=queue_position),
+            progress=Progress(
+                step=self.step, total_steps=self.total_steps or int(self.request.steps or 0),
+                queue_position=queue_position,
+            ),
             request=self.request,
             created_at=self.created_at,
             version=self.version,

@@ -297,11 +297,13 @@ class LocalEngine:
                 generators.append(torch.Generator("cpu").manual_seed(seed))
 
         def on_step_end(pipeline, step_index, timestep, callback_kwargs):
+            total = int(getattr(pipeline, "num_timesteps", 0) or first.steps or 0)
             with self._lock:
                 for job in jobs:
                     if job.cancel_requested and job.state is JobState.RUNNING:
                         job.finish(JobState.CANCELLED, "cancelled while running", "cancelled")
                     elif job.state is JobState.RUNNING:
+                        job.total_steps = max(total, step_index + 1)
                         job.step = step_index + 1
                         job.touch()
                 self._lock.notify_all()
@@ -337,7 +339,7 @@ class LocalEngine:
                     if job.state is not JobState.CANCELLED:
                         job.finish(JobState.CANCELLED, "cancelled while running", "cancelled")
                     continue
-                job.step = int(job.request.steps or 0)
+                job.step = job.total_steps = max(job.total_steps, job.step) or int(job.request.steps or 0)
                 job.result = GenerationResult(
                     job_id=job.id,
                     request=job.request,

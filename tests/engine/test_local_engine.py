@@ -228,3 +228,11 @@ def test_unknown_job_ids_are_reported(engine):
         engine.status("nope")
     with pytest.raises(UnknownJob):
         engine.cancel("nope")
+
+
+def test_progress_counts_the_schedulers_real_steps(engine):
+    # Heun evaluates twice per step: the pipeline runs 2 * steps - 1 timesteps, and progress says so.
+    handle = engine.submit(GenerationRequest(prompt="heun", seed=1, steps=4, scheduler="heun"))
+    handle.result(timeout=60)
+    progress = handle.status().progress
+    assert progress.step == progress.total_steps == 7
