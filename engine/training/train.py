@@ -105,8 +105,21 @@ class Trainer:
         self.vae = build_vae(plan.architecture).to(device)
         self.unet = build_unet(plan.architecture).to(device)
         self.noise_schedule = training_scheduler()
+        self.vae_trained = False
         self.autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
         self.report: dict[str, object] = {}
+
+    def continue_from(self, folder: Path) -> None:
+        """Start from a saved pipeline's weights (its VAE is kept as it is) instead of from nothing."""
+        from diffusers import AutoencoderKL, UNet2DConditionModel
+        from transformers import CLIPTextModel
+
+        self.text_encoder = CLIPTextModel.from_pretrained(folder / "text_encoder", dtype=torch.float32).to(self.device)
+        self.vae = AutoencoderKL.from_pretrained(folder / "vae", torch_dtype=torch.float32).to(self.device)
+        self.unet = UNet2DConditionModel.from_pretrained(folder / "unet", torch_dtype=torch.float32).to(self.device)
+        self.vae.eval().requires_grad_(False)
+        self.vae_trained = True
+        self.report["continued_from"] = str(folder)
 
     # -- data ---------------------------------------------------------------------------------------------
 
@@ -124,6 +137,8 @@ class Trainer:
     # -- stage 1: the VAE ----------------------------------------------------------------------------------
 
     def train_vae(self) -> None:
+        if self.vae_trained:
+            return
         stage = self.plan.vae
         optimiser = torch.optim.AdamW(self.vae.parameters(), lr=stage.learning_rate, weight_decay=0.0)
         self.vae.train()
@@ -273,6 +288,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", help="cuda or cpu (default: cuda when present)")
     parser.add_argument("--vae-minutes", type=float, help="override the preset's VAE time budget")
     parser.add_argument("--diffusion-minutes", type=float, help="override the preset's diffusion time budget")
+    parser.add_argument("--continue-from", type=Path, help="a trained pipeline folder to go on training")
     args = parser.parse_args(argv)
 
     plan = replace(PRESETS[args.preset], seed=args.seed)
@@ -285,6 +301,8 @@ def main(argv: list[str] | None = None) -> None:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     trainer = Trainer(plan, device)
+    if args.continue_from:
+        trainer.continue_from(args.continue_from)
     print(f"training on {_device_name(device)}: preset {args.preset}, seed {args.seed}", flush=True)
     trainer.train_vae()
     trainer.train_diffusion()
