@@ -63,3 +63,18 @@ def test_the_evaluator_catches_wrong_colours_shapes_and_places():
     accuracy = scored(scenes, pictures)
     assert accuracy["shape"] <= 0.1 and accuracy["position"] <= 0.1
     assert accuracy["colour"] == 1.0 and accuracy["background"] == 1.0
+
+
+def test_training_can_go_on_from_a_saved_pipeline_keeping_its_vae(tmp_path):
+    from safetensors.torch import load_file
+
+    train_main(["--preset", "tiny", "--out", str(tmp_path / "first")])
+    train_main(["--preset", "tiny", "--continue-from", str(tmp_path / "first"), "--out", str(tmp_path / "second")])
+    report = json.loads((tmp_path / "second" / "training.json").read_text())
+    assert report["continued_from"] == str(tmp_path / "first") and "vae" not in report
+    vae_before, vae_after = (load_file(str(tmp_path / name / "vae" / "diffusion_pytorch_model.safetensors"))
+                             for name in ("first", "second"))
+    assert all((vae_before[key] == vae_after[key]).all() for key in vae_before)
+    unet_before, unet_after = (load_file(str(tmp_path / name / "unet" / "diffusion_pytorch_model.safetensors"))
+                               for name in ("first", "second"))
+    assert any((unet_before[key] != unet_after[key]).any() for key in unet_before)
