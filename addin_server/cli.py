@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def run_generate(args: argparse.Namespace, config: Config) -> int:
     request.validate()  # fail on bad input before loading a model
     engine, model_name = create_local_engine(config.engine, extra_model=args.model)
     try:
-        handle = engine.submit(GenerationRequest(**{**request.__dict__, "model": model_name}))
+        handle = engine.submit(dataclasses.replace(request, model=model_name))
         with tqdm(total=None, desc="generating", unit="step", file=sys.stderr, leave=False) as bar:
             status = handle.status()
             while not status.state.is_final:
