@@ -140,12 +140,13 @@ def judge(picture: np.ndarray, scene: Scene, verdicts: Verdicts) -> None:
         found = mask.sum() >= min_area
         rows, columns = np.nonzero(mask)
         colour = nearest_colour(np.median(picture[mask], axis=0)) if found else None
+        shape = best_shape(mask) if found else None
         verdicts.add("colour", colour == obj.colour)
-        verdicts.add("shape", found and best_shape(mask) == obj.shape)
+        verdicts.add("shape", shape == obj.shape)
         if found:
             centre = ((columns.mean() + 0.5) / width, (rows.mean() + 0.5) / height)
             position = min(POSITIONS, key=lambda p: np.hypot(POSITIONS[p][0] - centre[0], POSITIONS[p][1] - centre[1]))
-            r = np.sqrt(mask.sum() / _unit_shape(best_shape(mask))[0]) / min(height, width)
+            r = np.sqrt(mask.sum() / _unit_shape(shape)[0]) / min(height, width)
             size = min(SIZES, key=lambda s: abs(SIZES[s] - r))
         verdicts.add("position", found and position == obj.position)
         verdicts.add("size", found and size == obj.size)

@@ -105,9 +105,7 @@ def render(scenes: list[Scene], height: int, width: int, device: torch.device | 
     """Paint `scenes` at height x width: a float tensor (B, 3, H, W) in [0, 1]."""
     device = torch.device(device)
     big_h, big_w = height * supersample, width * supersample
-    images = render_backgrounds(scenes, big_h, big_w, device) if supersample > 1 else None
-    if images is None:
-        images = render_backgrounds(scenes, height, width, device)
+    images = render_backgrounds(scenes, big_h, big_w, device)
     ys = (torch.arange(big_h, device=device, dtype=torch.float32) + 0.5) / supersample
     xs = (torch.arange(big_w, device=device, dtype=torch.float32) + 0.5) / supersample
     for index, scene in enumerate(scenes):
