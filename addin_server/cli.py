@@ -1,4 +1,4 @@
-"""`addin-server`: the command line. Sub-commands: generate (more come with the server and documents)."""
+"""`addin-server`: the command line. Sub-commands: serve (the HTTP server) and generate (PNG files directly)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="addin-server", description="Private image generation for Microsoft 365.")
     commands = parser.add_subparsers(dest="command", required=True)
 
+    serve = commands.add_parser("serve", help="run the HTTP server (gunicorn) on the configured model")
+    serve.add_argument("--host", help="address to listen on (default SERVER_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default SERVER_PORT or 8000)")
+    serve.add_argument("--certfile", type=Path, help="PEM certificate for HTTPS (with --keyfile)")
+    serve.add_argument("--keyfile", type=Path, help="PEM private key for HTTPS (with --certfile)")
+    serve.add_argument("--instance", type=Path, help="data folder (default SERVER_INSTANCE_PATH or ./instance)")
+    serve.set_defaults(handler=run_serve)
+
     generate = commands.add_parser("generate", help="generate images from a prompt into PNG files")
     generate.add_argument("prompt")
     generate.add_argument("--n", type=int, default=1, help="number of images (1-10)")
@@ -41,6 +49,21 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--out", required=True, type=Path, help="a .png file when --n is 1, else a folder")
     generate.set_defaults(handler=run_generate)
     return parser
+
+
+def run_serve(args: argparse.Namespace, config: Config) -> int:
+    """Serve until stopped; bad settings are refused before anything loads."""
+    from addin_server.serve import serve
+
+    if (args.certfile is None) != (args.keyfile is None):
+        raise UsageError("--certfile and --keyfile go together")
+    overrides = {
+        "host": args.host, "port": args.port, "certfile": args.certfile, "keyfile": args.keyfile,
+        "instance_path": args.instance,
+    }
+    server = dataclasses.replace(config.server, **{key: value for key, value in overrides.items() if value is not None})
+    serve(dataclasses.replace(config, server=server))
+    return 0
 
 
 def run_generate(args: argparse.Namespace, config: Config) -> int:

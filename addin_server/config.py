@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from engine.api import MAX_IMAGES_PER_REQUEST, MAX_STEPS
 from engine.settings import EngineSettings, LoadOptions
 
 
@@ -40,6 +42,13 @@ def _bounded(env: Mapping[str, str], name: str, default: float, minimum: float, 
         raise ConfigError(f"{name} must be {what}, got {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum:g}, got {value:g}")
+    return value
+
+
+def _bounded_integer(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
+    value = _integer(env, name, default, minimum)
+    if value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, got {value}")
     return value
 
 
@@ -88,12 +97,72 @@ def engine_settings_from_env(env: Mapping[str, str]) -> EngineSettings:
 
 
 @dataclass(frozen=True)
+class ServerSettings:
+    """The web server: where it listens, where it keeps data, and how much it accepts."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: Folder for the SQLite database and image files.
+    instance_path: Path = field(default_factory=lambda: Path.cwd() / "instance")
+    #: Largest request body accepted by the JSON APIs; bigger ones get 413.
+    max_request_bytes: int = 1024 * 1024
+    #: Images and job history older than this are deleted (0: keep forever).
+    retention_days: float = 30.0
+    #: Most images and denoising steps one HTTP request may ask for (to keep one user from holding the GPU).
+    max_images_per_request: int = 10
+    max_steps: int = 150
+    #: Longest a synchronous (OpenAI-style) request waits for its images before it is cancelled.
+    sync_timeout_s: float = 300.0
+    #: gunicorn: worker processes (each loads its own copy of the model) and threads per process.
+    workers: int = 1
+    threads: int = 32
+    #: gunicorn: seconds a stopping server gives running work before it is killed.
+    graceful_timeout_s: float = 60.0
+    #: PEM certificate and key for HTTPS (both, or neither).
+    certfile: Path | None = None
+    keyfile: Path | None = None
+
+
+def server_settings_from_env(env: Mapping[str, str]) -> ServerSettings:
+    """The server's settings from SERVER_* and IMAGES_* variables."""
+    instance = _text(env, "SERVER_INSTANCE_PATH")
+    certfile, keyfile = _text(env, "SERVER_CERTFILE"), _text(env, "SERVER_KEYFILE")
+    if bool(certfile) != bool(keyfile):
+        raise ConfigError("SERVER_CERTFILE and SERVER_KEYFILE must be set together")
+    return ServerSettings(
+        # Address to listen on; anything but loopback needs Entra ID sign-in.
+        host=_text(env, "SERVER_HOST", "127.0.0.1"),
+        port=_integer(env, "SERVER_PORT", 8000),
+        # Data folder (SQLite database and PNG files); default ./instance.
+        instance_path=Path(instance).expanduser() if instance else Path.cwd() / "instance",
+        # Largest JSON request body in bytes.
+        max_request_bytes=_integer(env, "SERVER_MAX_REQUEST_BYTES", 1024 * 1024, minimum=1024),
+        # Delete images and history after this many days (0: never).
+        retention_days=_number(env, "IMAGES_RETENTION_DAYS", 30.0),
+        # Most images (n) and denoising steps one request may ask for.
+        max_images_per_request=_bounded_integer(env, "IMAGES_MAX_N", MAX_IMAGES_PER_REQUEST, 1, MAX_IMAGES_PER_REQUEST),
+        max_steps=_bounded_integer(env, "IMAGES_MAX_STEPS", MAX_STEPS, 1, MAX_STEPS),
+        # Seconds a synchronous generation may take before it is cancelled with 504.
+        sync_timeout_s=_number(env, "SERVER_SYNC_TIMEOUT_S", 300.0, minimum=1.0),
+        # gunicorn worker processes (each holds a model) and request threads per process.
+        workers=_integer(env, "SERVER_WORKERS", 1, minimum=1),
+        threads=_integer(env, "SERVER_THREADS", 32, minimum=1),
+        # Seconds a stopping server lets running work finish.
+        graceful_timeout_s=_number(env, "SERVER_GRACEFUL_TIMEOUT_S", 60.0, minimum=1.0),
+        # HTTPS certificate and key (PEM files).
+        certfile=Path(certfile) if certfile else None,
+        keyfile=Path(keyfile) if keyfile else None,
+    )
+
+
+@dataclass(frozen=True)
 class Config:
     """The server's settings; `Config.from_env()` reads them, tests build one directly."""
 
     engine: EngineSettings = field(default_factory=EngineSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
         env = os.environ if env is None else env
-        return cls(engine=engine_settings_from_env(env))
+        return cls(engine=engine_settings_from_env(env), server=server_settings_from_env(env))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from engine.api import BatchReport
 from engine.settings import EngineSettings
 
 if TYPE_CHECKING:
-    from engine.local import BatchReport, LocalEngine
+    from engine.local import LocalEngine
 
 
 def create_local_engine(

@@ -218,6 +218,17 @@ class JobStatus:
     finished_at: float | None = None
 
 
+@dataclass(frozen=True)
+class BatchReport:
+    """What an engine tells observers after each pipeline call (for metrics)."""
+
+    model: str
+    jobs: int
+    images: int
+    seconds: float
+    outcome: str  # "succeeded", "cancelled", or an error kind such as "out_of_memory"
+
+
 @dataclass
 class JobHandle:
     """What `submit` returns: the job id, plus conveniences bound to the engine that holds it."""
@@ -264,6 +275,10 @@ class EngineClient(Protocol):
 
     def is_ready(self) -> bool:
         """True once the default model is loaded and the engine takes work."""
+        ...
+
+    def queue_depth(self) -> int:
+        """How many jobs are waiting (not yet running), across all models."""
         ...
 
     def close(self, wait: bool = True) -> None:

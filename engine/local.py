@@ -12,11 +12,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 
-from engine.api import GeneratedImage, GenerationRequest, GenerationResult, JobHandle, JobState, JobStatus, Timings
+from engine.api import BatchReport, GeneratedImage, GenerationRequest, GenerationResult, JobHandle, JobState, JobStatus, Timings
 from engine.batching import Job, JobQueue, batch_images
 from engine.errors import (
     EngineClosed,
@@ -30,17 +29,6 @@ from engine.models import LoadedModel, ModelRegistry, load_model
 from engine.settings import EngineSettings
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class BatchReport:
-    """What the engine tells observers after each pipeline call (for metrics)."""
-
-    model: str
-    jobs: int
-    images: int
-    seconds: float
-    outcome: str  # "succeeded", "cancelled", or an error kind such as "out_of_memory"
 
 
 class _BatchCancelled(Exception):

@@ -16,7 +16,9 @@ def modules_loaded_by(statement: str) -> set[str]:
 
 
 def test_the_web_side_and_the_light_engine_api_load_no_torch():
-    loaded = modules_loaded_by("import addin_server.cli, addin_server.config, engine.api, engine.errors")
+    loaded = modules_loaded_by(
+        "import addin_server.cli, addin_server.config, addin_server.app, addin_server.serve, engine.api, engine.errors"
+    )
     assert "torch" not in loaded and "diffusers" not in loaded
 
 

@@ -1,0 +1,70 @@
+"""Users and authenticators: `current_user()` returns who sent this request, or the request fails with 401."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Protocol
+
+from flask import Flask, Request, current_app, g, request
+
+from addin_server.errors import ApiError
+
+LOCAL_HOST_NAMES = ("localhost", "127.0.0.1", "[::1]", "::1")
+
+
+@dataclass(frozen=True)
+class User:
+    """A signed-in person; `id` is stable and unique across tenants (Entra: "tid:oid")."""
+
+    id: str
+    name: str
+
+
+class Authenticator(Protocol):
+    """Finds the user behind a request or raises `ApiError` (401 or 403)."""
+
+    def authenticate(self, request: Request) -> User: ...
+
+
+class LocalAuthenticator:
+    """Local mode: the server listens on loopback only and every caller is the one local user.
+
+    It still refuses a request from another address (a proxy in front) or for another host name (a web page
+    using DNS rebinding to reach the loopback port).
+    """
+
+    user = User(id="local", name="Local user")
+
+    def authenticate(self, request: Request) -> User:
+        if not _is_loopback(request.remote_addr):
+            raise ApiError(403, "local mode only serves this machine; sign-in with Entra ID is not configured",
+                           "local_mode_only")
+        host_name = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
+        if host_name.lower() not in LOCAL_HOST_NAMES:
+            raise ApiError(403, f"local mode answers only to localhost, not {request.host!r}", "local_mode_only")
+        return self.user
+
+
+def _is_loopback(address: str | None) -> bool:
+    try:
+        return address is not None and ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def init_app(app: Flask, authenticator: Authenticator | None = None) -> None:
+    """Attach the authenticator the app uses (default: local mode)."""
+    app.extensions["authenticator"] = authenticator or LocalAuthenticator()
+
+
+def current_user() -> User:
+    """The user behind the current request, authenticated once per request."""
+    if "user" not in g:
+        g.user = current_app.extensions["authenticator"].authenticate(request)
+    return g.user
+
+
+def require_user() -> None:
+    """A `before_request` hook for blueprints whose every route belongs to a user."""
+    current_user()

@@ -1,0 +1,210 @@
+"""The job service: submits to the engine, records every job and its images in the store, and shows jobs
+to their owners with live progress.
+
+A recorder thread per job waits for the engine's result and writes the PNGs, so a job is kept even when no
+client is waiting for it; request threads only read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import wait as wait_for_futures
+from dataclasses import dataclass
+
+from addin_server.errors import ApiError
+from addin_server.images.store import ImageStore, JobRecord, NewImage
+from addin_server.ops.metrics import Metrics
+from engine.api import EngineClient, GenerationRequest, JobState, Progress
+from engine.errors import EngineError, UnknownJob
+
+log = logging.getLogger(__name__)
+
+SECONDS_PER_DAY = 86400.0
+RETENTION_SWEEP_INTERVAL_S = 3600.0
+
+
+class ClientGone(Exception):
+    """The client of a synchronous request went away; its job was cancelled."""
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A job as the API shows it: the stored record, with state and progress from the engine while it runs."""
+
+    record: JobRecord
+    state: JobState
+    progress: Progress
+    #: The engine's version of this snapshot (-1 when it came from the store alone).
+    version: int = -1
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+
+class JobService:
+    """Jobs for the HTTP API; every read and cancel takes the owner and answers 404 for anyone else's."""
+
+    def __init__(self, engine: EngineClient, store: ImageStore, metrics: Metrics, retention_days: float) -> None:
+        self.engine = engine
+        self.store = store
+        self.metrics = metrics
+        self.retention_days = retention_days
+        self._recordings: dict[str, Future[None]] = {}
+        self._lock = threading.Lock()
+        self._last_sweep = 0.0
+        self.sweep_expired()
+
+    # -- submitting and recording ------------------------------------------------------------------------
+
+    def submit(self, request: GenerationRequest, owner: str) -> str:
+        """Hand the request to the engine as `owner`'s, remember it, and start recording it; returns the job id."""
+        try:
+            handle = self.engine.submit(dataclasses.replace(request, owner=owner))
+        except EngineError as error:
+            self.metrics.count_error(error.kind)
+            raise
+        status = handle.status()
+        try:
+            self.store.add_job(handle.job_id, owner, status.request, status.created_at)
+        except Exception:
+            handle.cancel()
+            raise
+        recording: Future[None] = Future()
+        with self._lock:
+            self._recordings[handle.job_id] = recording
+        threading.Thread(target=self._record, args=(handle.job_id, recording), name="job-recorder", daemon=True).start()
+        return handle.job_id
+
+    def _record(self, job_id: str, recording: Future[None]) -> None:
+        """Wait for the job's end in the engine, then store its images or how it failed."""
+        try:
+            try:
+                result = self.engine.result(job_id)
+            except EngineError:
+                status = self.engine.status(job_id)
+                self.store.finish_job(job_id, status.state, error=status.error, error_kind=status.error_kind)
+                state = status.state
+            else:
+                images = [NewImage(image.to_png_bytes(result.request), image.seed, image.index) for image in result.images]
+                self.store.finish_job(job_id, JobState.SUCCEEDED, images)
+                state = JobState.SUCCEEDED
+            self.metrics.jobs.labels(state.value).inc()
+            recording.set_result(None)
+        except Exception as error:  # a full disk must not leave the job "running" forever
+            log.exception("could not record job %s", job_id)
+            self.metrics.count_error("store_error")
+            try:
+                self.store.finish_job(job_id, JobState.FAILED, error="the images could not be saved", error_kind="store_error")
+            finally:
+                recording.set_exception(error)
+        finally:
+            with self._lock:
+                self._recordings.pop(job_id, None)
+        self.sweep_expired()
+
+    def wait_recorded(self, job_id: str, timeout: float | None) -> bool:
+        """Wait until the job's outcome is in the store; False on timeout."""
+        with self._lock:
+            recording = self._recordings.get(job_id)
+        if recording is None:
+            return True
+        try:
+            recording.exception(timeout=timeout)
+        except FutureTimeout:
+            return False
+        return True
+
+    # -- reading -------------------------------------------------------------------------------------------
+
+    def view(self, job_id: str, owner: str) -> JobView:
+        """The job as its owner sees it now; 404 for an unknown job or someone else's."""
+        record = self.store.job(job_id, owner)
+        if record is None:
+            raise ApiError(404, f"no job {job_id!r}", "job_not_found")
+        if record.state.is_final:
+            return JobView(record, record.state, _final_progress(record))
+        try:
+            status = self.engine.status(job_id)
+        except UnknownJob:  # held by another worker process: the store is all we know
+            return JobView(record, record.state, Progress())
+        if status.state.is_final:  # finished in the engine; its images are being saved
+            self.wait_recorded(job_id, timeout=30)
+            record = self.store.job(job_id, owner) or record
+            if record.state.is_final:
+                return JobView(record, record.state, _final_progress(record))
+            return JobView(record, JobState.RUNNING, status.progress, status.version)
+        return JobView(record, status.state, status.progress, status.version)
+
+    def next_view(self, current: JobView, owner: str, timeout: float) -> JobView:
+        """Wait up to `timeout` for the job to change (a step, a state, a queue move), then return it."""
+        if current.state.is_final:
+            return current
+        try:
+            self.engine.watch(current.id, current.version, timeout)
+        except UnknownJob:
+            time.sleep(min(timeout, 0.5))
+        return self.view(current.id, owner)
+
+    def history(self, owner: str, limit: int, before: float | None) -> list[JobView]:
+        """The owner's recent jobs, newest first, with live state for those still running."""
+        return [
+            self.view(record.id, owner) if not record.state.is_final else JobView(record, record.state, _final_progress(record))
+            for record in self.store.jobs(owner, limit, before)
+        ]
+
+    # -- waiting and cancelling -------------------------------------------------------------------------------
+
+    def wait(self, job_id: str, owner: str, timeout: float, client_gone: Callable[[], bool]) -> JobView:
+        """Block until the job is recorded; cancel it if the client leaves (`ClientGone`) or time runs out (504)."""
+        deadline = time.monotonic() + timeout
+        while not self.wait_recorded(job_id, timeout=0.25):
+            if client_gone():
+                self.engine.cancel(job_id)
+                raise ClientGone(job_id)
+            if time.monotonic() > deadline:
+                self.engine.cancel(job_id)
+                raise ApiError(504, f"the images were not ready within {timeout:g} s; the job was cancelled",
+                               "timeout")
+        return self.view(job_id, owner)
+
+    def cancel(self, job_id: str, owner: str) -> JobView:
+        """Cancel the owner's job: at once if queued, at the next step if running; a finished job is left as is."""
+        view = self.view(job_id, owner)
+        if view.state.is_final:
+            return view
+        try:
+            self.engine.cancel(job_id)
+        except UnknownJob:
+            raise ApiError(409, "this job runs in another server process; try again", "job_elsewhere") from None
+        self.wait_recorded(job_id, timeout=2.0)
+        return self.view(job_id, owner)
+
+    # -- housekeeping ----------------------------------------------------------------------------------------
+
+    def sweep_expired(self) -> None:
+        """Delete jobs and images past the retention time, at most once an hour."""
+        if self.retention_days <= 0 or time.time() - self._last_sweep < RETENTION_SWEEP_INTERVAL_S:
+            return
+        self._last_sweep = time.time()
+        deleted = self.store.delete_older_than(time.time() - self.retention_days * SECONDS_PER_DAY)
+        if deleted:
+            log.info("deleted %d jobs older than %g days", deleted, self.retention_days)
+
+    def close(self, timeout: float | None = None) -> None:
+        """Wait for the recorders of jobs that have ended (call after the engine has stopped)."""
+        with self._lock:
+            pending = list(self._recordings.values())
+        wait_for_futures(pending, timeout=timeout)
+
+
+def _final_progress(record: JobRecord) -> Progress:
+    steps = int(record.request.get("steps") or 0)
+    done = steps if record.state is JobState.SUCCEEDED else 0
+    return Progress(step=done, total_steps=steps, queue_position=0)

@@ -1,0 +1,234 @@
+"""The OpenAPI 3.1 description of the HTTP API, served at `/openapi.json` (Copilot plugins read it too).
+
+Written by hand next to the routes it describes; a test validates it with openapi-spec-validator and
+schemathesis checks the live server against it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from addin_server.images.requests import OPENAI_MODEL_ALIASES, RequestLimits
+from engine.api import MAX_GUIDANCE, MAX_PROMPT_CHARS, MAX_SEED
+
+API_VERSION = "1.0.0"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": schema}}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    descriptions = {
+        400: "Bad input; `param` names the field", 403: "Not allowed (local mode serves loopback only)",
+        404: "No such job or image for this user", 409: "The job was cancelled or runs elsewhere",
+        413: "Body too large", 415: "Body is not JSON", 429: "Queue full or too many jobs of yours",
+        500: "Generation failed (not worth retrying)", 503: "Shutting down or not ready", 504: "Timed out",
+    }
+    responses = {}
+    for status in statuses:
+        headers = None
+        if status in (429, 503):
+            headers = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "string"}}}
+        responses[str(status)] = _json(_ref("Error"), descriptions[status], headers)
+    return responses
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "type": [schema["type"], "null"]}
+
+
+def _generation_properties(limits: RequestLimits) -> dict[str, Any]:
+    """The fields both generation bodies share, with this server's limits."""
+    return {
+        "prompt": {"type": "string", "minLength": 1, "maxLength": MAX_PROMPT_CHARS, "pattern": "\\S",
+                   "description": "What to draw"},
+        "negative_prompt": {"type": "string", "maxLength": MAX_PROMPT_CHARS, "description": "What to avoid"},
+        "n": {"type": "integer", "minimum": 1, "maximum": limits.max_images, "description": "Number of images"},
+        "size": {"type": "string", "pattern": "^(auto|[0-9]{1,5}x[0-9]{1,5})$",
+                 "description": "WIDTHxHEIGHT within the model's limits, or auto for its native size"},
+        "steps": {"type": "integer", "minimum": 1, "maximum": limits.max_steps, "description": "Denoising steps"},
+        "guidance_scale": {"type": "number", "minimum": 0, "maximum": MAX_GUIDANCE},
+        "seed": {"type": "integer", "minimum": 0, "maximum": MAX_SEED, "description": "Seed of the first image"},
+        "scheduler": {"type": "string", "description": "e.g. ddim, euler, euler_a, dpmpp_2m, unipc"},
+    }
+
+
+def _schemas(model_names: list[str], limits: RequestLimits) -> dict[str, Any]:
+    generation = _generation_properties(limits)
+    generation["model"] = {"type": "string", "enum": model_names, "description": "A model served here"}
+    openai_properties = {name: _nullable(schema) for name, schema in generation.items() if name not in ("prompt", "model")}
+    openai_properties["model"] = {
+        "anyOf": [{"type": "string", "enum": model_names}, {"type": "string", "pattern": OPENAI_MODEL_ALIASES.pattern},
+                  {"type": "null"}],
+        "description": "A model served here; dall-e-2, dall-e-3 and gpt-image-* mean the default",
+    }
+    return {
+        "Error": {
+            "type": "object", "required": ["error"],
+            "properties": {"error": {
+                "type": "object", "required": ["message", "type", "param", "code"],
+                "properties": {"message": {"type": "string"}, "type": {"type": "string"},
+                               "param": {"type": ["string", "null"]}, "code": {"type": ["string", "null"]}},
+            }},
+        },
+        "ImagesRequest": {
+            "type": "object", "required": ["prompt"], "additionalProperties": True,
+            "properties": {
+                "prompt": generation["prompt"],
+                **openai_properties,
+                "response_format": {"type": ["string", "null"], "enum": ["url", "b64_json", None]},
+                "quality": {"type": ["string", "null"], "enum": ["standard", "hd", "low", "medium", "high", "auto", None],
+                            "description": "Accepted and ignored"},
+                "style": {"type": ["string", "null"], "enum": ["vivid", "natural", None], "description": "Accepted and ignored"},
+                "user": {"type": ["string", "null"], "description": "Accepted and ignored; the caller is the signed-in user"},
+            },
+        },
+        "ImagesResponse": {
+            "type": "object", "required": ["created", "data"],
+            "properties": {
+                "created": {"type": "integer"},
+                "data": {"type": "array", "items": {
+                    "type": "object", "required": ["seed"],
+                    "properties": {"url": {"type": "string"}, "b64_json": {"type": "string"}, "seed": {"type": "integer"}},
+                }},
+            },
+        },
+        "JobRequest": {
+            "type": "object", "required": ["prompt"], "additionalProperties": False,
+            "properties": {
+                **generation,
+                "width": {"type": "integer", "minimum": 8, "maximum": 8192},
+                "height": {"type": "integer", "minimum": 8, "maximum": 8192},
+            },
+        },
+        "Image": {
+            "type": "object", "required": ["id", "url", "seed", "index", "width", "height"],
+            "properties": {"id": {"type": "string"}, "url": {"type": "string"}, "seed": {"type": "integer"},
+                           "index": {"type": "integer"}, "width": {"type": "integer"}, "height": {"type": "integer"}},
+        },
+        "Job": {
+            "type": "object",
+            "required": ["id", "object", "status", "created_at", "finished_at", "request", "progress", "images",
+                         "error", "links"],
+            "properties": {
+                "id": {"type": "string"},
+                "object": {"const": "job"},
+                "status": {"enum": ["queued", "running", "succeeded", "failed", "cancelled"]},
+                "created_at": {"type": "number"},
+                "finished_at": {"type": ["number", "null"]},
+                "request": {"type": "object"},
+                "progress": {
+                    "type": "object", "required": ["step", "total_steps", "queue_position"],
+                    "properties": {"step": {"type": "integer"}, "total_steps": {"type": "integer"},
+                                   "queue_position": {"type": "integer", "description": "0 once running"}},
+                },
+                "images": {"type": "array", "items": _ref("Image")},
+                "error": {"oneOf": [{"type": "null"}, {
+                    "type": "object", "required": ["message", "code"],
+                    "properties": {"message": {"type": "string"}, "code": {"type": "string"}},
+                }]},
+                "links": {"type": "object", "properties": {"self": {"type": "string"}, "events": {"type": "string"}}},
+            },
+        },
+        "JobList": {
+            "type": "object", "required": ["object", "data", "has_more"],
+            "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": _ref("Job")},
+                           "has_more": {"type": "boolean"}},
+        },
+    }
+
+
+def _job_id_parameter(name: str = "job_id") -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def openapi_document(model_names: list[str], limits: RequestLimits) -> dict[str, Any]:
+    """The whole document, with this server's models and request limits."""
+    job = _ref("Job")
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "M365 Image Add-in API",
+            "version": API_VERSION,
+            "description": "Private image generation: an OpenAI-compatible images endpoint and a jobs API with progress.",
+        },
+        "components": {
+            "schemas": _schemas(model_names, limits),
+            "securitySchemes": {"entra": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                                          "description": "An Entra ID access token (not needed in local mode)"}},
+        },
+        "security": [{}, {"entra": []}],
+        "paths": {
+            "/v1/images/generations": {"post": {
+                "operationId": "createImages",
+                "summary": "Generate images and wait for them (OpenAI Images API)",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ImagesRequest")}}},
+                "responses": {"200": _json(_ref("ImagesResponse"), "The images"),
+                              **_errors(400, 403, 409, 413, 415, 429, 500, 503, 504)},
+            }},
+            "/api/jobs": {
+                "post": {
+                    "operationId": "createJob",
+                    "summary": "Start a generation job and return at once",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("JobRequest")}}},
+                    "responses": {
+                        "202": _json(job, "The job, queued", {"Location": {"description": "The job's URL",
+                                                                              "schema": {"type": "string"}}}),
+                        **_errors(400, 403, 413, 415, 429, 503),
+                    },
+                },
+                "get": {
+                    "operationId": "listJobs",
+                    "summary": "The caller's recent jobs, newest first",
+                    "parameters": [
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                        {"name": "before", "in": "query", "description": "created_at of the last job seen",
+                         "schema": {"type": "number", "minimum": 0}},
+                    ],
+                    "responses": {"200": _json(_ref("JobList"), "Jobs"), **_errors(400, 403)},
+                },
+            },
+            "/api/jobs/{job_id}": {
+                "parameters": [_job_id_parameter()],
+                "get": {"operationId": "getJob", "summary": "A job's state, progress, images and error",
+                        "responses": {"200": _json(job, "The job"), **_errors(403, 404)}},
+                "delete": {"operationId": "cancelJob", "summary": "Cancel a job",
+                           "responses": {"200": _json(job, "The job has ended"),
+                                         "202": _json(job, "The running job stops at its next step"),
+                                         **_errors(403, 404, 409)}},
+            },
+            "/api/jobs/{job_id}/events": {
+                "parameters": [_job_id_parameter()],
+                "get": {"operationId": "jobEvents",
+                        "summary": "Server-Sent Events: `progress` per change, then `succeeded`, `failed` or `cancelled`",
+                        "responses": {"200": {"description": "An event stream; each data line is a Job",
+                                              "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                                      **_errors(403, 404)}},
+            },
+            "/api/images/{image_id}": {
+                "parameters": [_job_id_parameter("image_id")],
+                "get": {"operationId": "getImage", "summary": "A generated PNG",
+                        "responses": {"200": {"description": "The PNG", "content": {
+                            "image/png": {"schema": {"type": "string", "contentMediaType": "image/png"}}}},
+                            **_errors(403, 404)}},
+            },
+            "/healthz": {"get": {"operationId": "health", "summary": "The process answers", "security": [],
+                                 "responses": {"200": _json({"type": "object"}, "Alive")}}},
+            "/readyz": {"get": {"operationId": "ready", "summary": "The default model is loaded", "security": [],
+                                "responses": {"200": _json({"type": "object"}, "Ready"),
+                                              "503": _json({"type": "object"}, "Not ready")}}},
+            "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus metrics", "security": [],
+                                 "responses": {"200": {"description": "Prometheus text format",
+                                                       "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+            "/openapi.json": {"get": {"operationId": "openapi", "summary": "This document", "security": [],
+                                      "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")}}},
+        },
+    }

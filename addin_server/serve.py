@@ -1,0 +1,117 @@
+"""`addin-server serve`: the app on gunicorn, threaded, one process by default, the model loaded before serving.
+
+Stopping (SIGTERM or Ctrl-C): stop accepting, cancel queued jobs, let the running batch finish and its images
+be saved, then exit 0.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import logging
+import signal
+import threading
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from addin_server.config import Config, ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_can_serve(config: Config) -> None:
+    """Refuse settings that would expose the server without sign-in, or half an HTTPS setup."""
+    server = config.server
+    if not is_loopback_host(server.host):
+        raise ConfigError(
+            f"refusing to listen on {server.host}: without Entra ID sign-in configured the server runs in local mode "
+            "and may only listen on loopback (127.0.0.1, ::1 or localhost)"
+        )
+    for name, path in (("certificate", server.certfile), ("key", server.keyfile)):
+        if path is not None and not path.is_file():
+            raise ConfigError(f"the HTTPS {name} file {path} does not exist")
+
+
+class AddinServer(BaseApplication):
+    """gunicorn, configured from `Config` instead of its own command line."""
+
+    def __init__(self, config: Config) -> None:
+        self.addin_config = config
+        super().__init__()
+
+    def load_config(self) -> None:
+        server = self.addin_config.server
+        host = f"[{server.host}]" if ":" in server.host and not server.host.startswith("[") else server.host
+        settings: dict[str, Any] = {
+            "bind": [f"{host}:{server.port}"],
+            "workers": server.workers,
+            "worker_class": "gthread",
+            "threads": server.threads,
+            # A generation can take minutes; the gthread worker's heartbeat does not depend on requests.
+            "timeout": 120,
+            "graceful_timeout": math.ceil(server.graceful_timeout_s),
+            "keepalive": 5,
+            "accesslog": "-",
+            "errorlog": "-",
+            "on_starting": _on_starting,
+            "post_worker_init": _post_worker_init,
+            "worker_exit": _worker_exit,
+        }
+        if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 24: no runtime control socket
+            settings["control_socket_disable"] = True
+        if server.certfile and server.keyfile:
+            settings.update(certfile=str(server.certfile), keyfile=str(server.keyfile))
+        for key, value in settings.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from addin_server.app import create_app
+
+        return create_app(self.addin_config)
+
+
+def _on_starting(arbiter) -> None:
+    """In the master, before any worker: jobs a previous server left unfinished will never finish."""
+    from addin_server.images.store import ImageStore
+
+    config: Config = arbiter.app.addin_config
+    stale = ImageStore(config.server.instance_path.resolve()).cancel_unfinished("the server stopped before the job finished")
+    if stale:
+        log.warning("marked %d jobs left unfinished by the last run as cancelled", stale)
+
+
+def _post_worker_init(worker) -> None:
+    """On SIGTERM, cancel queued jobs at once, so requests waiting on them answer while gunicorn drains."""
+    stop_worker = signal.getsignal(signal.SIGTERM)
+    engine = worker.wsgi.extensions["engine"]
+
+    def on_sigterm(signum, frame) -> None:
+        threading.Thread(target=engine.close, kwargs={"wait": False}, name="engine-stop").start()
+        if callable(stop_worker):
+            stop_worker(signum, frame)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def _worker_exit(arbiter, worker) -> None:
+    """The worker is leaving: let the running batch finish and its images be recorded."""
+    from addin_server.app import shutdown_app
+
+    app = getattr(worker, "wsgi", None)
+    if app is not None:
+        shutdown_app(app, timeout=arbiter.app.addin_config.server.graceful_timeout_s)
+
+
+def serve(config: Config) -> None:
+    check_can_serve(config)
+    AddinServer(config).run()

@@ -1,0 +1,56 @@
+"""Fixtures for the server: a tiny test model with small limits, an app built by the factory, a live server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from addin_server.app import create_app, shutdown_app
+from addin_server.config import Config, ServerSettings
+from engine.settings import EngineSettings
+from tests.addin_server.live_server import LiveServer
+
+#: The tiny model's limits: 64x64 by default, 32-128, 2 steps, guidance on (so prompts matter).
+TEST_MODEL_DEFAULTS = {"default_width": 64, "default_height": 64, "min_size": 32, "max_size": 128,
+                       "size_multiple": 8, "default_steps": 2, "default_guidance_scale": 5.0}
+
+
+@pytest.fixture(scope="session")
+def test_model_dir(sd15_dir, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("server-model") / "tiny"
+    shutil.copytree(sd15_dir, folder)
+    (folder / "engine_defaults.json").write_text(json.dumps(TEST_MODEL_DEFAULTS))
+    return folder
+
+
+def make_config(model_dir: Path, instance: Path, engine: dict | None = None, server: dict | None = None) -> Config:
+    return Config(
+        engine=EngineSettings(default_model=str(model_dir), **{"max_jobs_per_owner": 4, **(engine or {})}),
+        server=ServerSettings(instance_path=instance, **(server or {})),
+    )
+
+
+@pytest.fixture
+def app(test_model_dir, tmp_path) -> Iterator[Flask]:
+    app = create_app(make_config(test_model_dir, tmp_path / "instance"))
+    yield app
+    shutdown_app(app)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def live_server(test_model_dir, tmp_path_factory) -> Iterator[LiveServer]:
+    """One server for a whole test module (no per-user job limit, so load tests can run)."""
+    server = LiveServer(test_model_dir, tmp_path_factory.mktemp("live") / "instance",
+                        env={"ENGINE_MAX_JOBS_PER_USER": "0"}).start()
+    yield server
+    server.stop()
