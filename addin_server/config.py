@@ -72,7 +72,7 @@ def engine_settings_from_env(env: Mapping[str, str]) -> EngineSettings:
         default_model=_text(env, "ENGINE_MODEL"),
         # Most images in one pipeline call.
         max_batch=_integer(env, "ENGINE_MAX_BATCH", 8, minimum=1),
-        # How long a batch waits for more compatible requests, in milliseconds.
+        # How long a batch waits for another compatible request after its newest one, in ms (5x at most in all).
         max_wait_ms=_number(env, "ENGINE_MAX_WAIT_MS", 20.0),
         # Most jobs waiting in the queue; past it requests get 429.
         max_queue=_integer(env, "ENGINE_MAX_QUEUE", 64, minimum=1),

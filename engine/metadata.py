@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from engine.api import GenerationRequest
 
 SOFTWARE = "m365-image-engine"
+PNG_COMPRESS_LEVEL = 1
 TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 
 _XMP_TEMPLATE = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
@@ -62,5 +63,7 @@ def png_bytes_with_metadata(image: Image.Image, request: GenerationRequest, seed
     xmp = _XMP_TEMPLATE.format(source_type=TRAINED_ALGORITHMIC_MEDIA, software=SOFTWARE)
     info.add_itxt("XML:com.adobe.xmp", xmp)
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", pnginfo=info)
+    # Level 1 encodes about 4x faster than the default 6 for files about 30 % larger; on a busy server the
+    # encoding sits between one batch and the next, so speed wins.
+    image.save(buffer, format="PNG", pnginfo=info, compress_level=PNG_COMPRESS_LEVEL)
     return buffer.getvalue()

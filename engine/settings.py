@@ -27,7 +27,7 @@ class EngineSettings:
     default_model: str = ""
     #: Most images one pipeline call may hold.
     max_batch: int = 8
-    #: How long a batch waits for compatible requests after its first one arrived.
+    #: How long a batch waits for another compatible request after its newest one (at most 5 times this in all).
     max_wait_ms: float = 20.0
     #: Most jobs waiting across all models; past it `submit` raises QueueFull.
     max_queue: int = 64

@@ -104,6 +104,8 @@ class ImageStore:
         connection = sqlite3.connect(self.database, timeout=30)
         connection.row_factory = sqlite3.Row
         connection.execute("PRAGMA foreign_keys=ON")
+        # With WAL, NORMAL never corrupts the database; a power cut may lose the last commits only.
+        connection.execute("PRAGMA synchronous=NORMAL")
         try:
             with connection:  # commits, or rolls back on an exception
                 yield connection

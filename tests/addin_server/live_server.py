@@ -20,9 +20,12 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """Starts the server with `env` on top of this process's environment; `stop()` sends SIGTERM."""
+    """Starts the server with `env` on top of this process's environment; `stop()` sends SIGTERM.
 
-    def __init__(self, model_dir: Path, instance: Path, env: dict[str, str] | None = None) -> None:
+    `model_dir` None serves the embedded default model.
+    """
+
+    def __init__(self, model_dir: Path | None, instance: Path, env: dict[str, str] | None = None) -> None:
         self.model_dir = model_dir
         self.instance = instance
         self.env = env or {}
@@ -36,7 +39,7 @@ class LiveServer:
 
     def start(self, timeout: float = 90.0) -> LiveServer:
         self.port = free_port()
-        env = {**os.environ, "ENGINE_MODEL": str(self.model_dir), "HF_HUB_OFFLINE": "1", **self.env}
+        env = {**os.environ, "ENGINE_MODEL": str(self.model_dir or ""), "HF_HUB_OFFLINE": "1", **self.env}
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "addin_server.cli", "serve", "--port", str(self.port), "--instance", str(self.instance)],
