@@ -35,7 +35,13 @@ class LiveServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if "SERVER_CERTFILE" in self.env else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def verify(self) -> str | bool:
+        """What `requests` needs to trust this server: its own certificate when it serves HTTPS."""
+        return self.env.get("SERVER_CERTFILE", True)
 
     def start(self, timeout: float = 90.0) -> LiveServer:
         self.port = free_port()
@@ -50,7 +56,7 @@ class LiveServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the server exited with {self.process.returncode}:\n{self.log()}")
             try:
-                if requests.get(self.url + "/readyz", timeout=1).status_code == 200:
+                if requests.get(self.url + "/readyz", timeout=1, verify=self.verify).status_code == 200:
                     return self
             except requests.RequestException:  # bound, but the worker is still loading the model
                 pass
@@ -73,7 +79,7 @@ class LiveServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def post(self, path: str, body: object, **kwargs) -> requests.Response:
-        return requests.post(self.url + path, json=body, timeout=kwargs.pop("timeout", 120), **kwargs)
+        return requests.post(self.url + path, json=body, timeout=kwargs.pop("timeout", 120), verify=self.verify, **kwargs)
 
     def get(self, path: str, **kwargs) -> requests.Response:
-        return requests.get(self.url + path, timeout=kwargs.pop("timeout", 60), **kwargs)
+        return requests.get(self.url + path, timeout=kwargs.pop("timeout", 60), verify=self.verify, **kwargs)
