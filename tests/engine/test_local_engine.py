@@ -7,12 +7,12 @@ import time
 
 import numpy as np
 import pytest
-import torch
 
 from engine.api import GenerationRequest, JobState
 from engine.errors import EngineClosed, JobCancelled, JobFailed, QueueFull, TooManyJobs, UnknownJob
 from engine.local import LocalEngine
 from engine.settings import EngineSettings
+from tests.fault_injection import ExplodingPipeline
 
 # Batched and solo runs of the same seed agree to this (max abs difference on 0-255 pixel values): batching
 # changes only float summation order on CPU, so at most a rounding step in one channel.
@@ -146,30 +146,6 @@ def test_one_owner_cannot_hold_more_than_their_share(sd15_dir):
         assert engine.submit(GenerationRequest(prompt="hers", steps=2, owner="bob")).result(timeout=60).images
     finally:
         engine.close()
-
-
-class ExplodingPipeline:
-    """Wraps a real pipeline; raises for prompts containing 'explode' (or, with oom, for any batch > 1)."""
-
-    def __init__(self, pipeline, oom: bool = False) -> None:
-        self.pipeline, self.oom, self.batch_sizes = pipeline, oom, []
-
-    def __getattr__(self, name):
-        return getattr(self.pipeline, name)
-
-    def __setattr__(self, name, value):
-        if name in ("pipeline", "oom", "batch_sizes"):
-            object.__setattr__(self, name, value)
-        else:
-            setattr(self.pipeline, name, value)
-
-    def __call__(self, **arguments):
-        self.batch_sizes.append(len(arguments["prompt"]))
-        if self.oom and len(arguments["prompt"]) > 1:
-            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        if any("explode" in prompt for prompt in arguments["prompt"]):
-            raise RuntimeError("the pipeline broke")
-        return self.pipeline(**arguments)
 
 
 def test_a_failing_batch_fails_only_its_jobs_and_the_engine_goes_on(engine):

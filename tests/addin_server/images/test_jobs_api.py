@@ -14,6 +14,7 @@ from addin_server.app import create_app, shutdown_app
 from addin_server.auth import User
 from addin_server.errors import ApiError
 from tests.addin_server.conftest import make_config
+from tests.fault_injection import ExplodingPipeline
 
 
 def wait_final(client, job_id: str, timeout: float = 60) -> dict:
@@ -175,3 +176,16 @@ def test_local_mode_refuses_other_hosts_and_addresses(client):
     assert response.status_code == 403
     assert client.get("/api/jobs", headers={"Host": "127.0.0.1:8000"}).status_code == 200
     assert client.get("/healthz", headers={"Host": "evil.example"}).status_code == 200  # probes ask no one
+
+
+def test_a_failed_generation_is_500_that_clients_must_not_retry(app, client):
+    loaded = app.extensions["engine"].model(None)
+    loaded.pipeline = ExplodingPipeline(loaded.pipeline, oom=True)
+    response = client.post("/v1/images/generations", json={"prompt": "too big", "n": 2})
+    assert response.status_code == 500 and response.headers["x-should-retry"] == "false"
+    error = response.get_json()["error"]
+    assert error["code"] == "out_of_memory" and error["type"] == "server_error" and "out of memory" in error["message"]
+    job = client.get("/api/jobs").get_json()["data"][0]
+    assert job["status"] == "failed" and job["error"]["code"] == "out_of_memory"
+    assert 'addin_errors_total{kind="out_of_memory"} 1.0' in client.get("/metrics").get_data(as_text=True)
+    assert client.post("/v1/images/generations", json={"prompt": "one fits"}).status_code == 200
