@@ -6,7 +6,8 @@ import logging
 
 from flask import Flask
 
-from addin_server import auth
+from addin_server import auth, documents_api
+from addin_server.documents.service import DocumentService
 from addin_server.config import Config
 from addin_server.errors import register_error_handlers
 from addin_server.images import files_api, jobs_api, openai_api
@@ -41,12 +42,14 @@ def create_app(config: Config | None = None, authenticator: auth.Authenticator |
     # 2. The store and the job service over it.
     store = ImageStore(instance_path)
     jobs = JobService(engine, store, metrics, config.server.retention_days)
-    app.extensions.update(engine=engine, store=store, jobs=jobs, metrics=metrics)
+    documents = DocumentService(engine, instance_path, config.server.max_documents_per_user,
+                                config.server.retention_days)
+    app.extensions.update(engine=engine, store=store, jobs=jobs, metrics=metrics, documents=documents)
 
     # 3. Who is asking, errors, and the routes.
     auth.init_app(app, authenticator)
     register_error_handlers(app)
-    for blueprint in (openai_api.bp, jobs_api.bp, files_api.bp, ops_routes.bp):
+    for blueprint in (openai_api.bp, jobs_api.bp, files_api.bp, documents_api.bp, ops_routes.bp):
         app.register_blueprint(blueprint)
     log.info("serving models %s from %s", ", ".join(engine.model_names()), instance_path)
     return app
@@ -54,5 +57,6 @@ def create_app(config: Config | None = None, authenticator: auth.Authenticator |
 
 def shutdown_app(app: Flask, timeout: float | None = None) -> None:
     """Stop the engine (queued jobs are cancelled, the running batch finishes) and record what ended."""
+    app.extensions["documents"].close(timeout=timeout)
     app.extensions["engine"].close(wait=True, timeout=timeout)
     app.extensions["jobs"].close(timeout=timeout)

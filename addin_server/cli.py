@@ -1,4 +1,4 @@
-"""`addin-server`: the command line. Sub-commands: serve (the HTTP server) and generate (PNG files directly)."""
+"""`addin-server`: the command line. serve (the HTTP server), generate (PNG files), document and fill (Office files)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from addin_server.config import Config, ConfigError
+from addin_server.documents.errors import DocumentError
 from engine.api import GenerationRequest
 from engine.errors import EngineError
 
@@ -48,7 +49,29 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--model", help="a model name from ENGINE_MODELS, a diffusers folder or a cached repo id")
     generate.add_argument("--out", required=True, type=Path, help="a .png file when --n is 1, else a folder")
     generate.set_defaults(handler=run_generate)
+
+    document = commands.add_parser("document", help="build a .pptx deck or .docx report from a JSON/YAML spec")
+    document.add_argument("spec", type=Path, help="the spec file (JSON or YAML)")
+    document.add_argument("-o", "--out", required=True, type=Path, help="OUT.pptx (a deck) or OUT.docx (a report)")
+    document.add_argument("--template", type=Path, help="your .pptx/.potx/.docx/.dotx for theme, layouts and styles")
+    _add_document_options(document)
+    document.set_defaults(handler=run_document)
+
+    fill = commands.add_parser("fill", help="replace {{image: ...}} markers in a .pptx or .docx with generated images")
+    fill.add_argument("input", type=Path, help="the .pptx or .docx to fill (never changed in place)")
+    fill.add_argument("-o", "--out", required=True, type=Path, help="where to write the filled file")
+    fill.add_argument("--options", type=Path, help="a JSON file with explicit targets and a style")
+    fill.add_argument("--style", default="", help="a style phrase added to every prompt")
+    _add_document_options(fill)
+    fill.set_defaults(handler=run_fill)
     return parser
+
+
+def _add_document_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="a model name from ENGINE_MODELS, a diffusers folder or a cached repo id")
+    parser.add_argument("--seed", type=int, help="the document's seed, so its images look like a set")
+    parser.add_argument("--seed-policy", choices=("same", "increment"), default=None,
+                        help="same: every image uses --seed; increment: image i uses seed+i")
 
 
 def run_serve(args: argparse.Namespace, config: Config) -> int:
@@ -97,6 +120,90 @@ def run_generate(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def run_document(args: argparse.Namespace, config: Config) -> int:
+    """Build a deck or report offline, with a progress bar counting images."""
+    from addin_server.documents.build import plan_build
+    from addin_server.documents.spec import load_spec_text, parse_spec
+
+    kind = _kind_of(args.out)
+    data = load_spec_text(_read_text(args.spec))
+    spec = parse_spec(data, "deck" if kind == "pptx" else "report")
+    template = _read_bytes(args.template) if args.template else None
+    seed = args.seed if args.seed is not None else spec.seed
+    return _run_plan(lambda maker: plan_build(spec, maker, template), args, config, seed,
+                     args.seed_policy or spec.seed_policy)
+
+
+def run_fill(args: argparse.Namespace, config: Config) -> int:
+    """Fill a file's markers (and --options targets) offline, with a progress bar counting images."""
+    import json
+
+    from addin_server.documents.fill import parse_fill_options, plan_fill
+
+    if args.input.resolve() == args.out.resolve():
+        raise UsageError("-o must differ from the input: the input file is never changed in place")
+    options_data: dict = {}
+    if args.options:
+        try:
+            options_data = json.loads(_read_text(args.options))
+        except ValueError as error:
+            raise UsageError(f"--options {args.options} is not JSON: {error}") from None
+    if args.style:
+        options_data["style"] = args.style
+    options = parse_fill_options(options_data)
+    data = _read_bytes(args.input)
+    return _run_plan(lambda maker: plan_fill(data, options, maker), args, config, args.seed, args.seed_policy or "same",
+                     expected_kind=_kind_of(args.out))
+
+
+def _run_plan(make_plan, args: argparse.Namespace, config: Config, seed: int | None, seed_policy: str,
+              expected_kind: str | None = None) -> int:
+    from tqdm import tqdm
+
+    from addin_server.documents.images import ImageMaker
+    from addin_server.engine_factory import create_local_engine
+
+    engine, model_name = create_local_engine(config.engine, extra_model=args.model)
+    try:
+        maker = ImageMaker(engine, model=model_name, seed=seed, seed_policy=seed_policy)
+        plan = make_plan(maker)
+        if expected_kind and plan.kind != expected_kind:
+            raise UsageError(f"the input is a .{plan.kind} file; name the output .{plan.kind} too")
+        with tqdm(total=len(plan.orders), desc="images", unit="image", file=sys.stderr, leave=False) as bar:
+            def show(done: int, total: int) -> None:
+                bar.n = done
+                bar.refresh()
+
+            filled = plan.run(maker, on_progress=show)
+    finally:
+        engine.close()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_bytes(filled.data)
+    print(f"{args.out}\t{filled.pictures} images")
+    return 0
+
+
+def _kind_of(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in (".pptx", ".docx"):
+        raise UsageError(f"-o must end in .pptx or .docx, got {path.name!r}")
+    return suffix[1:]
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}") from None
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return _read_bytes(path).decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text") from None
+
+
 def _output_paths(out: Path, images: list) -> list[Path]:
     if len(images) == 1:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -113,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = Config.from_env()
         return args.handler(args, config)
-    except (UsageError, ConfigError, EngineError) as error:
+    except (UsageError, ConfigError, EngineError, DocumentError) as error:
         print(f"addin-server {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

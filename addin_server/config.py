@@ -113,6 +113,10 @@ class ServerSettings:
     max_steps: int = 150
     #: Longest a synchronous (OpenAI-style) request waits for its images before it is cancelled.
     sync_timeout_s: float = 300.0
+    #: Largest PowerPoint/Word upload or template; bigger ones get 413.
+    max_document_bytes: int = 100 * 1024 * 1024
+    #: Most documents one user may have in progress.
+    max_documents_per_user: int = 2
     #: gunicorn: worker processes (each loads its own copy of the model) and threads per process.
     workers: int = 1
     threads: int = 32
@@ -144,6 +148,9 @@ def server_settings_from_env(env: Mapping[str, str]) -> ServerSettings:
         max_steps=_bounded_integer(env, "IMAGES_MAX_STEPS", MAX_STEPS, 1, MAX_STEPS),
         # Seconds a synchronous generation may take before it is cancelled with 504.
         sync_timeout_s=_number(env, "SERVER_SYNC_TIMEOUT_S", 300.0, minimum=1.0),
+        # Largest document upload in bytes, and documents in progress per user.
+        max_document_bytes=_integer(env, "DOCUMENTS_MAX_UPLOAD_BYTES", 100 * 1024 * 1024, minimum=1024),
+        max_documents_per_user=_integer(env, "DOCUMENTS_MAX_PER_USER", 2, minimum=1),
         # gunicorn worker processes (each holds a model) and request threads per process.
         workers=_integer(env, "SERVER_WORKERS", 1, minimum=1),
         threads=_integer(env, "SERVER_THREADS", 32, minimum=1),

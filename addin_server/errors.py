@@ -12,6 +12,8 @@ import math
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+from addin_server.documents.errors import DocumentError
+
 from engine.errors import (
     EngineClosed,
     EngineError,
@@ -98,6 +100,13 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def handle_api_error(error: ApiError) -> Response:
         return error.to_response()
+
+    @app.errorhandler(DocumentError)
+    def handle_document_error(error: DocumentError) -> Response:
+        body = ApiError(400, str(error), error.code).to_response()
+        payload = body.get_json()
+        payload["error"]["problems"] = error.problems
+        return jsonify(payload), 400
 
     @app.errorhandler(EngineError)
     def handle_engine_error(error: EngineError) -> Response:

@@ -281,6 +281,10 @@ class EngineClient(Protocol):
         """How many jobs are waiting (not yet running), across all models."""
         ...
 
+    def limits(self, model: str | None = None) -> ModelLimits:
+        """What `model` (None: the default) accepts: sizes, steps and defaults; raises `ModelNotFound`."""
+        ...
+
     def close(self, wait: bool = True) -> None:
         """Stop taking work, cancel what is queued, let the running batch finish."""
         ...

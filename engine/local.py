@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import torch
 
-from engine.api import BatchReport, GeneratedImage, GenerationRequest, GenerationResult, JobHandle, JobState, JobStatus, Timings
+from engine.api import BatchReport, GeneratedImage, ModelLimits, GenerationRequest, GenerationResult, JobHandle, JobState, JobStatus, Timings
 from engine.batching import Job, JobQueue, batch_images
 from engine.errors import (
     EngineClosed,
@@ -92,6 +92,9 @@ class LocalEngine:
 
     def model_names(self) -> list[str]:
         return self.registry.names()
+
+    def limits(self, model: str | None = None) -> ModelLimits:
+        return self.model(model).limits
 
     def is_ready(self) -> bool:
         with self._lock:

@@ -3,6 +3,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# LibreOffice is the second reader that renders generated .pptx/.docx files to check them.
+if ! command -v soffice >/dev/null 2>&1; then
+    SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends libreoffice-impress libreoffice-writer >/dev/null
+fi
+
 # torch==2.13.0 is the CPU build; pip's default would fetch a multi-GB CUDA build.
 python3 -m pip install --quiet --disable-pip-version-check torch==2.13.0 -e ".[test]"
 

@@ -138,10 +138,101 @@ def _schemas(model_names: list[str], limits: RequestLimits) -> dict[str, Any]:
                 "links": {"type": "object", "properties": {"self": {"type": "string"}, "events": {"type": "string"}}},
             },
         },
+        "DocumentSpec": _document_spec_schema(model_names),
+        "Document": {
+            "type": "object",
+            "required": ["id", "object", "status", "kind", "filename", "created_at", "finished_at", "progress", "error", "links"],
+            "properties": {
+                "id": {"type": "string"}, "object": {"const": "document"},
+                "status": {"enum": ["queued", "running", "succeeded", "failed", "cancelled"]},
+                "kind": {"enum": ["pptx", "docx"]}, "filename": {"type": "string"},
+                "created_at": {"type": "number"}, "finished_at": {"type": ["number", "null"]},
+                "progress": {"type": "object", "required": ["images_done", "images_total"],
+                             "properties": {"images_done": {"type": "integer"}, "images_total": {"type": "integer"}}},
+                "error": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["message", "code"]}]},
+                "links": {"type": "object"},
+            },
+        },
+        "DocumentList": {
+            "type": "object", "required": ["object", "data"],
+            "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": _ref("Document")}},
+        },
         "JobList": {
             "type": "object", "required": ["object", "data", "has_more"],
             "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": _ref("Job")},
                            "has_more": {"type": "boolean"}},
+        },
+    }
+
+
+def _document_spec_schema(model_names: list[str]) -> dict[str, Any]:
+    """A deck (`slides`) or a report (`blocks`); see addin_server/documents/spec.py."""
+    text = {"type": "string", "maxLength": 10000}
+    return {
+        "type": "object", "additionalProperties": False,
+        "properties": {
+            "kind": {"enum": ["deck", "report"]}, "title": text, "subtitle": text, "style": text,
+            "seed": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_SEED},
+            "seed_policy": {"enum": ["same", "increment"]},
+            "model": {"type": "string", "enum": model_names},
+            "slides": {"type": "array", "maxItems": 200, "items": {
+                "type": "object", "additionalProperties": False,
+                "properties": {"title": text, "bullets": {"type": "array", "items": text}, "image": text,
+                               "layout": {"enum": ["image_right", "image_left", "background", "image_only", "text"]},
+                               "notes": text}}},
+            "blocks": {"type": "array", "maxItems": 2000, "items": {
+                "type": "object", "additionalProperties": False,
+                "properties": {"heading": text, "level": {"type": "integer", "minimum": 1, "maximum": 9},
+                               "paragraph": text, "image": text, "caption": text}}},
+        },
+    }
+
+
+def _document_paths() -> dict[str, Any]:
+    document = _ref("Document")
+    started = _json(document, "The document job, started", {"Location": {"description": "Where to download it",
+                                                                            "schema": {"type": "string"}}})
+    path_parameter = [{"name": "document_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    office_types = {
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation": {"schema": {"type": "string", "format": "binary"}},
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {"schema": {"type": "string", "format": "binary"}},
+    }
+    return {
+        "/api/documents": {
+            "post": {
+                "operationId": "createDocument", "summary": "Build a deck (.pptx) or report (.docx) from a spec",
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": _ref("DocumentSpec")},
+                    "multipart/form-data": {"schema": {"type": "object", "required": ["spec"], "properties": {
+                        "spec": {"type": "string", "description": "The spec as JSON or YAML"},
+                        "template": {"type": "string", "format": "binary", "description": ".pptx/.potx/.docx/.dotx"}}}},
+                }},
+                "responses": {"202": started, **_errors(400, 403, 413, 415, 429)},
+            },
+            "get": {"operationId": "listDocuments", "summary": "The caller's recent documents",
+                    "responses": {"200": _json(_ref("DocumentList"), "Documents"), **_errors(403)}},
+        },
+        "/api/documents/fill": {"post": {
+            "operationId": "fillDocument", "summary": "Replace {{image: ...}} markers (and targets) in an uploaded file",
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"], "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "options": {"type": "string", "description": "JSON: targets, style, seed, seed_policy, model"}}}}}},
+            "responses": {"202": started, **_errors(400, 403, 413, 415, 429)},
+        }},
+        "/api/documents/{document_id}": {
+            "parameters": path_parameter,
+            "get": {"operationId": "downloadDocument", "summary": "The finished file; 202 while it is being made",
+                    "responses": {"200": {"description": "The file", "content": office_types},
+                                  "202": _json(document, "Not ready yet", {"Retry-After": {"schema": {"type": "string"}}}),
+                                  "409": _json(document, "It failed or was cancelled"), **_errors(403, 404)}},
+            "delete": {"operationId": "cancelDocument", "summary": "Cancel a document in progress",
+                       "responses": {"200": _json(document, "The document job"), **_errors(403, 404)}},
+        },
+        "/api/documents/{document_id}/status": {
+            "parameters": path_parameter,
+            "get": {"operationId": "documentStatus", "summary": "Progress (images done of total), status, error",
+                    "responses": {"200": _json(document, "The document job"), **_errors(403, 404)}},
         },
     }
 
@@ -220,6 +311,7 @@ def openapi_document(model_names: list[str], limits: RequestLimits) -> dict[str,
                             "image/png": {"schema": {"type": "string", "contentMediaType": "image/png"}}}},
                             **_errors(403, 404)}},
             },
+            **_document_paths(),
             "/healthz": {"get": {"operationId": "health", "summary": "The process answers", "security": [],
                                  "responses": {"200": _json({"type": "object"}, "Alive")}}},
             "/readyz": {"get": {"operationId": "ready", "summary": "The default model is loaded", "security": [],

@@ -8,9 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, Request
 
 from addin_server.app import create_app, shutdown_app
+from addin_server.auth import User
+from addin_server.errors import ApiError
 from addin_server.config import Config, ServerSettings
 from engine.settings import EngineSettings
 from tests.addin_server.live_server import LiveServer
@@ -54,3 +56,13 @@ def live_server(test_model_dir, tmp_path_factory) -> Iterator[LiveServer]:
                         env={"ENGINE_MAX_JOBS_PER_USER": "0"}).start()
     yield server
     server.stop()
+
+
+class HeaderUser:
+    """Stands in for Entra ID sign-in: the user named in a header (tests only)."""
+
+    def authenticate(self, request: Request) -> User:
+        name = request.headers.get("X-Test-User")
+        if not name:
+            raise ApiError(401, "sign in", "unauthenticated")
+        return User(id=name, name=name)

@@ -7,13 +7,10 @@ import json
 import time
 
 import pytest
-from flask import Request
 from PIL import Image
 
 from addin_server.app import create_app, shutdown_app
-from addin_server.auth import User
-from addin_server.errors import ApiError
-from tests.addin_server.conftest import make_config
+from tests.addin_server.conftest import HeaderUser, make_config
 from tests.fault_injection import ExplodingPipeline
 
 
@@ -133,16 +130,6 @@ def test_per_user_limit_answers_429_with_retry_after(test_model_dir, tmp_path):
         assert 'addin_errors_total{kind="too_many_jobs"} 1.0' in metrics
     finally:
         shutdown_app(app)
-
-
-class HeaderUser:
-    """Stands in for Entra ID sign-in: the user named in a header (tests only)."""
-
-    def authenticate(self, request: Request) -> User:
-        name = request.headers.get("X-Test-User")
-        if not name:
-            raise ApiError(401, "sign in", "unauthenticated")
-        return User(id=name, name=name)
 
 
 @pytest.fixture

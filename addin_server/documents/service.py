@@ -1,0 +1,201 @@
+"""Document jobs for the server: plan at once (bad input fails before any work), generate and assemble on a
+thread, keep the result file for its owner. Progress counts images done.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from addin_server.documents.errors import DocumentError
+from addin_server.documents.fill import CONTENT_TYPES, DocumentPlan
+from addin_server.documents.images import Cancelled, ImageMaker
+from engine.api import EngineClient, JobState
+from engine.errors import EngineError
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY, owner TEXT NOT NULL, kind TEXT NOT NULL, state TEXT NOT NULL, filename TEXT NOT NULL,
+    images_done INTEGER NOT NULL, images_total INTEGER NOT NULL, created_at REAL NOT NULL, finished_at REAL,
+    error TEXT, error_code TEXT
+);
+CREATE INDEX IF NOT EXISTS documents_by_owner ON documents (owner, created_at DESC);
+"""
+
+
+class TooManyDocuments(Exception):
+    """The user already has the most documents in progress allowed."""
+
+
+@dataclass(frozen=True)
+class DocumentJob:
+    """A document being made, or made: `kind` is pptx or docx; `filename` is what the download is called."""
+
+    id: str
+    owner: str
+    kind: str
+    state: JobState
+    filename: str
+    images_done: int
+    images_total: int
+    created_at: float
+    finished_at: float | None = None
+    error: str | None = None
+    error_code: str | None = None
+
+    @property
+    def content_type(self) -> str:
+        return CONTENT_TYPES[self.kind]
+
+
+class DocumentService:
+    """Runs document plans; one thread per document, at most `max_per_user` unfinished per user."""
+
+    def __init__(self, engine: EngineClient, folder: Path, max_per_user: int = 2, retention_days: float = 30.0) -> None:
+        self.engine = engine
+        self.files = Path(folder) / "documents"
+        self.files.mkdir(parents=True, exist_ok=True)
+        self.database = Path(folder) / "documents.sqlite3"
+        self.max_per_user = max_per_user
+        self.retention_days = retention_days
+        self._live: dict[str, DocumentJob] = {}
+        self._cancel: set[str] = set()
+        self._threads: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+        with self._connect() as connection:
+            connection.executescript(_SCHEMA)
+            connection.execute(
+                "UPDATE documents SET state = ?, error = 'the server stopped before it finished', error_code = 'shutdown',"
+                " finished_at = ? WHERE state IN ('queued', 'running')", (JobState.CANCELLED.value, time.time()))
+        self._delete_expired()
+
+    @contextmanager
+    def _connect(self):
+        connection = sqlite3.connect(self.database, timeout=30)
+        connection.row_factory = sqlite3.Row
+        try:
+            with connection:
+                yield connection
+        finally:
+            connection.close()
+
+    # -- starting ------------------------------------------------------------------------------------------
+
+    def maker(self, model: str | None, seed: int | None, seed_policy: str) -> ImageMaker:
+        return ImageMaker(self.engine, model=model, seed=seed, seed_policy=seed_policy)
+
+    def start(self, owner: str, filename: str, make_plan: Callable[[], DocumentPlan], maker: ImageMaker) -> DocumentJob:
+        """Plan now (raising `DocumentError` for bad input), then generate and assemble on a thread."""
+        with self._lock:
+            unfinished = sum(1 for job in self._live.values() if job.owner == owner and not job.state.is_final)
+            if unfinished >= self.max_per_user:
+                raise TooManyDocuments(f"you already have {unfinished} documents in progress (limit {self.max_per_user})")
+        plan = make_plan()
+        stem = Path(filename).stem or "document"
+        job = DocumentJob(id=uuid.uuid4().hex, owner=owner, kind=plan.kind, state=JobState.QUEUED,
+                          filename=f"{stem}.{plan.kind}", images_done=0, images_total=len(plan.orders),
+                          created_at=time.time())
+        with self._connect() as connection:
+            connection.execute(
+                "INSERT INTO documents (id, owner, kind, state, filename, images_done, images_total, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (job.id, owner, job.kind, job.state.value, job.filename, 0, job.images_total, job.created_at))
+        with self._lock:
+            self._live[job.id] = job
+            thread = threading.Thread(target=self._run, args=(job.id, plan, maker), name="document", daemon=True)
+            self._threads[job.id] = thread
+        thread.start()
+        return job
+
+    def _run(self, job_id: str, plan: DocumentPlan, maker: ImageMaker) -> None:
+        self._update(job_id, state=JobState.RUNNING)
+        try:
+            filled = plan.run(maker, on_progress=lambda done, total: self._update(job_id, images_done=done),
+                              cancelled=lambda: job_id in self._cancel)
+            (self.files / f"{job_id}.{filled.kind}").write_bytes(filled.data)
+            self._finish(job_id, JobState.SUCCEEDED)
+        except Cancelled:
+            self._finish(job_id, JobState.CANCELLED, "cancelled", "cancelled")
+        except (DocumentError, EngineError) as error:
+            self._finish(job_id, JobState.FAILED, str(error), getattr(error, "code", None) or getattr(error, "kind", "failed"))
+        except Exception:
+            log.exception("document %s failed", job_id)
+            self._finish(job_id, JobState.FAILED, "internal error while assembling the document", "internal_error")
+
+    def _update(self, job_id: str, **changes) -> None:
+        with self._lock:
+            self._live[job_id] = replace(self._live[job_id], **changes)
+
+    def _finish(self, job_id: str, state: JobState, error: str | None = None, code: str | None = None) -> None:
+        self._update(job_id, state=state, error=error, error_code=code, finished_at=time.time())
+        job = self._live[job_id]
+        with self._connect() as connection:
+            connection.execute(
+                "UPDATE documents SET state = ?, images_done = ?, finished_at = ?, error = ?, error_code = ? WHERE id = ?",
+                (state.value, job.images_done, job.finished_at, error, code, job_id))
+
+    # -- reading and cancelling ------------------------------------------------------------------------------
+
+    def get(self, job_id: str, owner: str) -> DocumentJob | None:
+        """The owner's document job; None for an unknown id or someone else's."""
+        with self._lock:
+            live = self._live.get(job_id)
+        if live is not None:
+            return live if live.owner == owner else None
+        with self._connect() as connection:
+            row = connection.execute("SELECT * FROM documents WHERE id = ? AND owner = ?", (job_id, owner)).fetchone()
+        return _job(row) if row is not None else None
+
+    def list(self, owner: str, limit: int = 20) -> list[DocumentJob]:
+        with self._connect() as connection:
+            rows = connection.execute("SELECT id FROM documents WHERE owner = ? ORDER BY created_at DESC LIMIT ?",
+                                      (owner, limit)).fetchall()
+        return [job for job in (self.get(row["id"], owner) for row in rows) if job is not None]
+
+    def file_path(self, job: DocumentJob) -> Path:
+        return self.files / f"{job.id}.{job.kind}"
+
+    def cancel(self, job_id: str, owner: str) -> DocumentJob | None:
+        job = self.get(job_id, owner)
+        if job is not None and not job.state.is_final:
+            self._cancel.add(job_id)
+            with self._lock:
+                thread = self._threads.get(job_id)
+            if thread is not None:
+                thread.join(timeout=10)
+            job = self.get(job_id, owner)
+        return job
+
+    def close(self, timeout: float | None = None) -> None:
+        """Cancel documents in progress and wait for their threads (call before the engine closes)."""
+        with self._lock:
+            self._cancel.update(job_id for job_id, job in self._live.items() if not job.state.is_final)
+            threads = list(self._threads.values())
+        for thread in threads:
+            thread.join(timeout)
+
+    def _delete_expired(self) -> None:
+        if self.retention_days <= 0:
+            return
+        cutoff = time.time() - self.retention_days * 86400
+        with self._connect() as connection:
+            for row in connection.execute("SELECT id, kind FROM documents WHERE created_at < ?", (cutoff,)).fetchall():
+                (self.files / f"{row['id']}.{row['kind']}").unlink(missing_ok=True)
+            connection.execute("DELETE FROM documents WHERE created_at < ?", (cutoff,))
+
+
+def _job(row: sqlite3.Row) -> DocumentJob:
+    return DocumentJob(
+        id=row["id"], owner=row["owner"], kind=row["kind"], state=JobState(row["state"]), filename=row["filename"],
+        images_done=row["images_done"], images_total=row["images_total"], created_at=row["created_at"],
+        finished_at=row["finished_at"], error=row["error"], error_code=row["error_code"],
+    )

@@ -1,0 +1,162 @@
+"""The documents API: build a deck or report from a spec, or fill an uploaded file's image markers; both
+run as jobs with progress, and the result downloads from `GET /api/documents/<id>`.
+
+The work itself lives in `addin_server.documents` (no Flask); this module only speaks HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request, send_file, url_for
+
+from addin_server.auth import current_user, require_user
+from addin_server.documents.build import plan_build
+from addin_server.documents.errors import DocumentError
+from addin_server.documents.fill import parse_fill_options, plan_fill
+from addin_server.documents.images import SEED_POLICIES
+from addin_server.documents.service import DocumentJob, DocumentService, TooManyDocuments
+from addin_server.documents.spec import load_spec_text, parse_spec
+from addin_server.errors import ApiError, api_error_from_engine
+from addin_server.images.requests import read_json_object
+from engine.api import JobState
+from engine.errors import EngineError
+
+bp = Blueprint("documents", __name__, url_prefix="/api/documents")
+bp.before_request(require_user)
+
+
+@bp.before_request
+def allow_document_uploads() -> None:
+    """Documents may be far bigger than the JSON APIs' bodies."""
+    request.max_content_length = current_app.config["ADDIN"].server.max_document_bytes
+
+
+def _service() -> DocumentService:
+    return current_app.extensions["documents"]
+
+
+@bp.post("")
+def create_document() -> tuple[Response, int, dict[str, str]]:
+    """A spec as JSON (the body), or multipart with `spec` (JSON or YAML) and an optional `template` file."""
+    if request.mimetype == "multipart/form-data":
+        spec_data = load_spec_text(_form_text("spec", required=True))
+        template = _upload("template", required=False)
+    else:
+        spec_data, template = read_json_object(request), None
+    options = _generation_options(spec_data)
+    spec = parse_spec(spec_data)
+    maker = _service().maker(options["model"], spec.seed, spec.seed_policy)
+    filename = (spec.title or spec.kind).strip()[:80] or spec.kind
+    return _start(filename, lambda: plan_build(spec, maker, template), maker)
+
+
+@bp.post("/fill")
+def fill_document() -> tuple[Response, int, dict[str, str]]:
+    """Multipart: `file` (.pptx or .docx) and an optional `options` JSON (targets, style, seed, seed_policy, model)."""
+    if request.mimetype != "multipart/form-data":
+        raise ApiError(415, "upload the file as multipart/form-data with a 'file' field", "unsupported_media_type")
+    data = _upload("file", required=True)
+    raw = _form_text("options", required=False) or "{}"
+    try:
+        options_data = json.loads(raw)
+    except ValueError:
+        raise ApiError(400, "options must be JSON", "invalid_json", "options") from None
+    if not isinstance(options_data, dict):
+        raise ApiError(400, "options must be a JSON object", "invalid_json", "options")
+    generation = _generation_options(options_data)
+    options = parse_fill_options(options_data)
+    maker = _service().maker(generation["model"], generation["seed"], generation["seed_policy"])
+    filename = request.files["file"].filename or "document"
+    return _start(f"{filename.rsplit('.', 1)[0]}-filled", lambda: plan_fill(data, options, maker), maker)
+
+
+@bp.get("")
+def list_documents() -> Response:
+    return jsonify({"object": "list", "data": [document_json(job) for job in _service().list(current_user().id)]})
+
+
+@bp.get("/<string(length=32):document_id>")
+def download_document(document_id: str) -> Response | tuple[Response, int, dict[str, str]]:
+    """The file once it is ready; before that 202 with the job (and Retry-After); 409 if it failed."""
+    job = _owned(document_id)
+    if job.state is JobState.SUCCEEDED:
+        return send_file(_service().file_path(job), mimetype=job.content_type, as_attachment=True,
+                         download_name=job.filename)
+    if job.state.is_final:
+        return jsonify(document_json(job)), 409, {}
+    return jsonify(document_json(job)), 202, {"Retry-After": "1"}
+
+
+@bp.get("/<string(length=32):document_id>/status")
+def document_status(document_id: str) -> Response:
+    return jsonify(document_json(_owned(document_id)))
+
+
+@bp.delete("/<string(length=32):document_id>")
+def cancel_document(document_id: str) -> Response:
+    job = _service().cancel(document_id, current_user().id)
+    if job is None:
+        raise ApiError(404, f"no document {document_id!r}", "document_not_found")
+    return jsonify(document_json(job))
+
+
+def document_json(job: DocumentJob) -> dict[str, Any]:
+    error = {"message": job.error, "code": job.error_code} if job.state in (JobState.FAILED, JobState.CANCELLED) else None
+    return {
+        "id": job.id, "object": "document", "status": job.state.value, "kind": job.kind, "filename": job.filename,
+        "created_at": job.created_at, "finished_at": job.finished_at,
+        "progress": {"images_done": job.images_done, "images_total": job.images_total},
+        "error": error,
+        "links": {"self": url_for("documents.document_status", document_id=job.id),
+                  "download": url_for("documents.download_document", document_id=job.id)},
+    }
+
+
+def _start(filename: str, make_plan, maker) -> tuple[Response, int, dict[str, str]]:
+    try:
+        job = _service().start(current_user().id, filename, make_plan, maker)
+    except TooManyDocuments as error:
+        raise ApiError(429, str(error), "too_many_documents", headers={"Retry-After": "5"}) from None
+    except EngineError as error:
+        raise api_error_from_engine(error) from None
+    return jsonify(document_json(job)), 202, {"Location": url_for("documents.download_document", document_id=job.id)}
+
+
+def _owned(document_id: str) -> DocumentJob:
+    job = _service().get(document_id, current_user().id)
+    if job is None:
+        raise ApiError(404, f"no document {document_id!r}", "document_not_found")
+    return job
+
+
+def _generation_options(data: dict[str, Any]) -> dict[str, Any]:
+    """`model` (a name served here), `seed`, `seed_policy`: taken out of the spec or options before they are checked."""
+    model = data.pop("model", None)
+    if model is not None and model not in current_app.extensions["engine"].model_names():
+        raise ApiError(400, f"unknown model {model!r}", "model_not_found", "model")
+    seed, policy = data.get("seed"), data.get("seed_policy", "same")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32):
+        raise ApiError(400, "seed must be 0-4294967295", "invalid_value", "seed")
+    if policy not in SEED_POLICIES:
+        raise ApiError(400, f"seed_policy must be one of {', '.join(SEED_POLICIES)}", "invalid_value", "seed_policy")
+    return {"model": model, "seed": seed, "seed_policy": policy}
+
+
+def _upload(name: str, required: bool) -> bytes | None:
+    upload = request.files.get(name)
+    if upload is None:
+        if required:
+            raise ApiError(400, f"the {name!r} file is missing", "missing_field", name)
+        return None
+    return upload.read()
+
+
+def _form_text(name: str, required: bool) -> str:
+    value = request.form.get(name)
+    if value is None and name in request.files:
+        value = request.files[name].read().decode("utf-8", errors="replace")
+    if value is None and required:
+        raise ApiError(400, f"the {name!r} field is missing", "missing_field", name)
+    return value or ""
