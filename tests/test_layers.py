@@ -32,3 +32,9 @@ def test_no_addin_server_module_imports_torch_at_the_top():
     for path in (ROOT / "addin_server").rglob("*.py"):
         for line in path.read_text().splitlines():
             assert not line.startswith(("import torch", "from torch", "import diffusers", "from diffusers")), path
+
+
+def test_document_code_imports_no_flask():
+    for path in (ROOT / "addin_server" / "documents").rglob("*.py"):
+        text = path.read_text().lower()
+        assert "import flask" not in text and "from flask" not in text, path
