@@ -194,3 +194,16 @@ def test_pictures_are_stored_not_deflated_again(maker):
         xml = archive.getinfo("ppt/slides/slide1.xml")
     assert media and all(info.compress_type == zipfile.ZIP_STORED for info in media)
     assert xml.compress_type == zipfile.ZIP_DEFLATED
+
+
+def test_linked_pictures_are_kept_and_never_fetched(maker):
+    from pptx.opc.constants import RELATIONSHIP_TYPE as RT
+
+    deck = pptx.Presentation(io.BytesIO(deck_with_markers()))
+    deck.slides[0].part.relate_to("https://images.example.com/linked.png", RT.IMAGE, is_external=True)
+    buffer = io.BytesIO()
+    deck.save(buffer)
+    # The session's socket guard fails this test if anything tries to reach images.example.com.
+    filled = fill_document(buffer.getvalue(), parse_fill_options({}), maker)
+    rels = parts_of(filled.data)["ppt/slides/_rels/slide1.xml.rels"]
+    assert b'Target="https://images.example.com/linked.png" TargetMode="External"' in rels
