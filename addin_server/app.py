@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask
 
-from addin_server import auth, documents_api
+from addin_server import auth, documents_api, rate_limit
 from addin_server.documents.service import DocumentService
 from addin_server.config import Config
 from addin_server.errors import register_error_handlers
@@ -51,6 +51,7 @@ def create_app(config: Config | None = None, authenticator: auth.Authenticator |
     register_error_handlers(app)
     for blueprint in (openai_api.bp, jobs_api.bp, files_api.bp, documents_api.bp, ops_routes.bp):
         app.register_blueprint(blueprint)
+    rate_limit.init_app(app)
     log.info("serving models %s from %s", ", ".join(engine.model_names()), instance_path)
     return app
 

@@ -7,6 +7,7 @@ variable's name.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,14 +163,104 @@ def server_settings_from_env(env: Mapping[str, str]) -> ServerSettings:
     )
 
 
+MULTI_TENANT = ("organizations", "common")
+_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class IdentitySettings:
+    """Entra ID sign-in; with no client id the server stays in local mode (loopback only, one user)."""
+
+    client_id: str = ""
+    tenant_id: str = ""
+    allowed_tenants: tuple[str, ...] = ()
+    app_id_uris: tuple[str, ...] = ()
+    required_scope: str = "access_as_user"
+    #: App roles that let an app-only token (no user) in; empty: app-only tokens are refused.
+    allowed_roles: tuple[str, ...] = ()
+    client_secret: str = ""
+    authority: str = "https://login.microsoftonline.com"
+    #: A PEM bundle to trust for the authority (a private CA or a TLS-inspecting proxy); empty: the system's.
+    ca_file: str = ""
+    #: Per-user limit on generation requests (Flask-Limiter syntax) and where counts live.
+    rate_limit: str = "60/minute"
+    rate_limit_storage: str = "memory://"
+    #: What the audit log keeps of each prompt: "hash" (SHA-256), "full" or "none".
+    audit_prompts: str = "hash"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.client_id)
+
+    @property
+    def multi_tenant(self) -> bool:
+        return self.tenant_id.lower() in MULTI_TENANT
+
+    @property
+    def audiences(self) -> tuple[str, ...]:
+        return (self.client_id, *self.app_id_uris)
+
+
+def identity_settings_from_env(env: Mapping[str, str]) -> IdentitySettings:
+    """Entra ID settings from ENTRA_* variables, plus the rate limit and audit settings."""
+    settings = IdentitySettings(
+        # The API's app registration (client id GUID); unset: local mode.
+        client_id=_text(env, "ENTRA_CLIENT_ID"),
+        # A tenant id, or "organizations" for a multi-tenant app.
+        tenant_id=_text(env, "ENTRA_TENANT_ID"),
+        # Tenants whose users may sign in (required when multi-tenant).
+        allowed_tenants=_list(env, "ENTRA_ALLOWED_TENANTS"),
+        # Accepted audiences besides the client id, e.g. api://host/<client-id> (comma-separated).
+        app_id_uris=_list(env, "ENTRA_APP_ID_URI"),
+        # The delegated scope every user token must carry.
+        required_scope=_text(env, "ENTRA_REQUIRED_SCOPE", "access_as_user"),
+        # App roles that admit app-only tokens (comma-separated); empty refuses them.
+        allowed_roles=_list(env, "ENTRA_ALLOWED_ROLES"),
+        # Secret for on-behalf-of calls to Microsoft Graph.
+        client_secret=_text(env, "ENTRA_CLIENT_SECRET"),
+        # Where the OpenID configuration and signing keys come from.
+        authority=_text(env, "ENTRA_AUTHORITY", "https://login.microsoftonline.com").rstrip("/"),
+        # Extra CA bundle to trust for the authority.
+        ca_file=_text(env, "ENTRA_CA_FILE"),
+        # Per-user generation rate limit, e.g. "60/minute"; storage "memory://" or "redis://host:6379".
+        rate_limit=_text(env, "RATE_LIMIT", "60/minute"),
+        rate_limit_storage=_text(env, "RATE_LIMIT_STORAGE_URI", "memory://"),
+        # Audit log: "hash" (default), "full" or "none" for the prompt.
+        audit_prompts=_text(env, "AUDIT_PROMPTS", "hash").lower(),
+    )
+    if settings.audit_prompts not in ("hash", "full", "none"):
+        raise ConfigError(f"AUDIT_PROMPTS must be hash, full or none, got {settings.audit_prompts!r}")
+    if not settings.enabled:
+        return settings
+    if not settings.tenant_id:
+        raise ConfigError("ENTRA_TENANT_ID is required with ENTRA_CLIENT_ID (a tenant id, or organizations)")
+    if not _GUID.match(settings.client_id):
+        raise ConfigError(f"ENTRA_CLIENT_ID must be a GUID, got {settings.client_id!r}")
+    if settings.multi_tenant and not settings.allowed_tenants:
+        raise ConfigError("ENTRA_ALLOWED_TENANTS is required when ENTRA_TENANT_ID is organizations (multi-tenant)")
+    if not settings.multi_tenant and not _GUID.match(settings.tenant_id):
+        raise ConfigError(f"ENTRA_TENANT_ID must be a GUID or organizations, got {settings.tenant_id!r}")
+    if not settings.authority.startswith("https://"):
+        raise ConfigError(f"ENTRA_AUTHORITY must be https://, got {settings.authority!r}")
+    if not settings.allowed_tenants:
+        settings = IdentitySettings(**{**settings.__dict__, "allowed_tenants": (settings.tenant_id,)})
+    return settings
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+
+
 @dataclass(frozen=True)
 class Config:
     """The server's settings; `Config.from_env()` reads them, tests build one directly."""
 
     engine: EngineSettings = field(default_factory=EngineSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    identity: IdentitySettings = field(default_factory=IdentitySettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
         env = os.environ if env is None else env
-        return cls(engine=engine_settings_from_env(env), server=server_settings_from_env(env))
+        return cls(engine=engine_settings_from_env(env), server=server_settings_from_env(env),
+                   identity=identity_settings_from_env(env))

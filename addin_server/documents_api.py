@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_file, url_for
 
+from addin_server.audit import audit
 from addin_server.auth import current_user, require_user
 from addin_server.documents.build import plan_build
 from addin_server.documents.errors import DocumentError
@@ -49,7 +50,9 @@ def create_document() -> tuple[Response, int, dict[str, str]]:
     spec = parse_spec(spec_data)
     maker = _service().maker(options["model"], spec.seed, spec.seed_policy)
     filename = (spec.title or spec.kind).strip()[:80] or spec.kind
-    return _start(filename, lambda: plan_build(spec, maker, template), maker)
+    prompts = " | ".join(slide.image for slide in spec.slides if slide.image) or " | ".join(
+        block.image for block in spec.blocks if block.image)
+    return _start(filename, lambda: plan_build(spec, maker, template), maker, prompts)
 
 
 @bp.post("/fill")
@@ -69,7 +72,7 @@ def fill_document() -> tuple[Response, int, dict[str, str]]:
     options = parse_fill_options(options_data)
     maker = _service().maker(generation["model"], generation["seed"], generation["seed_policy"])
     filename = request.files["file"].filename or "document"
-    return _start(f"{filename.rsplit('.', 1)[0]}-filled", lambda: plan_fill(data, options, maker), maker)
+    return _start(f"{filename.rsplit('.', 1)[0]}-filled", lambda: plan_fill(data, options, maker), maker, filename)
 
 
 @bp.get("")
@@ -114,13 +117,14 @@ def document_json(job: DocumentJob) -> dict[str, Any]:
     }
 
 
-def _start(filename: str, make_plan, maker) -> tuple[Response, int, dict[str, str]]:
+def _start(filename: str, make_plan, maker, prompts: str) -> tuple[Response, int, dict[str, str]]:
     try:
         job = _service().start(current_user().id, filename, make_plan, maker)
     except TooManyDocuments as error:
         raise ApiError(429, str(error), "too_many_documents", headers={"Retry-After": "5"}) from None
     except EngineError as error:
         raise api_error_from_engine(error) from None
+    audit(current_user(), f"documents.{job.kind}", job.id, maker.model, job.images_total, "per box", prompts)
     return jsonify(document_json(job)), 202, {"Location": url_for("documents.download_document", document_id=job.id)}
 
 

@@ -119,6 +119,8 @@ def register_error_handlers(app: Flask) -> None:
         if status == 413:
             message = f"the request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes"
         code = error.name.lower().replace(" ", "_")
+        if status == 429:
+            message, code = f"too many requests: {error.description}", "rate_limited"
         api_error = ApiError(status, message, code)
         if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
             api_error.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]

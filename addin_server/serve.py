@@ -32,10 +32,10 @@ def is_loopback_host(host: str) -> bool:
 def check_can_serve(config: Config) -> None:
     """Refuse settings that would expose the server without sign-in, or half an HTTPS setup."""
     server = config.server
-    if not is_loopback_host(server.host):
+    if not is_loopback_host(server.host) and not config.identity.enabled:
         raise ConfigError(
-            f"refusing to listen on {server.host}: without Entra ID sign-in configured the server runs in local mode "
-            "and may only listen on loopback (127.0.0.1, ::1 or localhost)"
+            f"refusing to listen on {server.host}: without Entra ID sign-in configured (ENTRA_CLIENT_ID) the server "
+            "runs in local mode and may only listen on loopback (127.0.0.1, ::1 or localhost)"
         )
     for name, path in (("certificate", server.certfile), ("key", server.keyfile)):
         if path is not None and not path.is_file():

@@ -54,8 +54,16 @@ def _is_loopback(address: str | None) -> bool:
 
 
 def init_app(app: Flask, authenticator: Authenticator | None = None) -> None:
-    """Attach the authenticator the app uses (default: local mode)."""
-    app.extensions["authenticator"] = authenticator or LocalAuthenticator()
+    """Attach the authenticator the app uses: Entra ID when configured, else local mode."""
+    if authenticator is None:
+        identity = app.config["ADDIN"].identity
+        if identity.enabled:
+            from addin_server.auth.entra import EntraAuthenticator
+
+            authenticator = EntraAuthenticator(identity)
+        else:
+            authenticator = LocalAuthenticator()
+    app.extensions["authenticator"] = authenticator
 
 
 def current_user() -> User:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context, url_for
 
+from addin_server.audit import audit_generation
 from addin_server.auth import current_user, require_user
 from addin_server.errors import ApiError, api_error_from_engine
 from addin_server.images.events import job_event_stream
@@ -34,6 +35,7 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
         job_id = _jobs().submit(generation, current_user().id)
     except EngineError as error:
         raise api_error_from_engine(error, size_param(body)) from None
+    audit_generation(current_user(), generation, "images.job", job_id)
     view = _jobs().view(job_id, current_user().id)
     return jsonify(job_json(view)), 202, {"Location": url_for("jobs.get_job", job_id=job_id)}
 

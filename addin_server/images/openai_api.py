@@ -12,6 +12,7 @@ import math
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from addin_server.audit import audit_generation
 from addin_server.auth import current_user, require_user
 from addin_server.connection import client_disconnected
 from addin_server.errors import ApiError, api_error_from_engine
@@ -36,6 +37,7 @@ def create_images() -> Response:
         job_id = jobs.submit(openai_request.generation, owner)
     except EngineError as error:
         raise api_error_from_engine(error, size_param(body)) from None
+    audit_generation(current_user(), openai_request.generation, "images.generate", job_id)
     timeout = current_app.config["ADDIN"].server.sync_timeout_s
     try:
         view = jobs.wait(job_id, owner, timeout, lambda: client_disconnected(request.environ))

@@ -1,0 +1,24 @@
+"""Per-user rate limit on the routes that start generations (Flask-Limiter): 429 with Retry-After.
+
+Counts live in memory by default, or in Redis (RATE_LIMIT_STORAGE_URI) when several processes serve.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_limiter import Limiter
+
+from addin_server.auth import current_user
+
+GENERATION_ENDPOINTS = ("openai.create_images", "jobs.create_job", "documents.create_document",
+                        "documents.fill_document")
+
+
+def init_app(app: Flask) -> None:
+    """Wrap the generation endpoints (call after the blueprints are registered)."""
+    identity = app.config["ADDIN"].identity
+    limiter = Limiter(key_func=lambda: current_user().id, app=app, storage_uri=identity.rate_limit_storage,
+                      headers_enabled=True, strategy="moving-window", key_prefix="addin")
+    for endpoint in GENERATION_ENDPOINTS:
+        app.view_functions[endpoint] = limiter.limit(identity.rate_limit)(app.view_functions[endpoint])
+    app.extensions["limiter"] = limiter

@@ -1,0 +1,185 @@
+"""Entra ID tokens on every route, against a local OpenID provider over HTTPS: the adversarial battery
+answers 401/403 (never 500), a good token gets in, and two users never see each other's work."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import jwt
+import pytest
+
+from addin_server.config import Config, ConfigError
+from addin_server.serve import check_can_serve
+from tests.addin_server.auth.conftest import bearer
+from tests.identity_provider import CLIENT_ID, OTHER_TENANT, TENANT
+
+
+def test_a_valid_v2_token_gets_in_as_tenant_and_object_id(client, provider):
+    response = client.post("/api/jobs", json={"prompt": "signed in"}, headers=bearer(provider.token()))
+    assert response.status_code == 202
+    job_id = response.get_json()["id"]
+    assert client.get(f"/api/jobs/{job_id}", headers=bearer(provider.token())).status_code == 200
+
+
+def test_a_v1_token_with_the_app_id_uri_and_the_sts_issuer(client, provider):
+    token = provider.token(aud=f"api://addin.test/{CLIENT_ID}", iss=f"https://sts.windows.net/{TENANT}/", ver="1.0")
+    assert client.get("/api/jobs", headers=bearer(token)).status_code == 200
+
+
+def _forged_none(provider) -> str:
+    def part(data: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'none', 'typ': 'JWT', 'kid': provider.current_kid})}.{part(provider.claims())}."
+
+
+def _hs256_with_public_key(provider) -> str:
+    import hmac
+    import hashlib
+
+    def part(data: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    signing_input = f"{part({'alg': 'HS256', 'typ': 'JWT', 'kid': provider.current_kid})}.{part(provider.claims())}"
+    signature = hmac.new(provider.public_pem(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{base64.urlsafe_b64encode(signature).decode().rstrip('=')}"
+
+
+def _tampered(provider) -> str:
+    header, payload, signature = provider.token().split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    claims["oid"] = "someone-else"
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    return f"{header}.{forged}.{signature}"
+
+
+BATTERY = {
+    "expired": (lambda p: p.token(exp=int(time.time()) - 600, iat=int(time.time()) - 4000), 401, "expired"),
+    "not yet valid": (lambda p: p.token(nbf=int(time.time()) + 600), 401, "not valid yet"),
+    "wrong audience": (lambda p: p.token(aud="99999999-0000-0000-0000-000000000000"), 401, "audience"),
+    "wrong issuer": (lambda p: p.token(iss=f"https://evil.example/{TENANT}/v2.0"), 401, "issuer"),
+    "issuer of another tenant": (lambda p: p.token(iss=f"{p.base_url}/{OTHER_TENANT}/v2.0"), 401, "issuer"),
+    "tenant not allowed": (lambda p: p.token(tid=OTHER_TENANT), 403, "tenant"),
+    "alg none": (_forged_none, 401, "RS256"),
+    "HS256 with the public key": (_hs256_with_public_key, 401, "RS256"),
+    "unknown kid": (lambda p: jwt.encode(p.claims(), p.keys[p.current_kid], algorithm="RS256",
+                                         headers={"kid": "no-such-key"}), 401, "unknown key"),
+    "tampered payload": (_tampered, 401, "not valid"),
+    "missing scope": (lambda p: p.token(scp="User.Read"), 403, "access_as_user"),
+    "app-only token": (lambda p: p.token(scp=None, roles=["Images.Generate"], idtyp="app"), 403, "scope"),
+    "no tid": (lambda p: p.token(tid=None, iss=f"{p.base_url}/{TENANT}/v2.0"), 401, "tid"),
+    "malformed": (lambda p: "not.a.jwt", 401, "malformed"),
+    "oversized": (lambda p: "a" * 20000, 401, "too long"),
+}
+
+
+@pytest.mark.parametrize("case", list(BATTERY))
+def test_bad_tokens_are_refused_never_500(client, provider, case):
+    make_token, status, words = BATTERY[case]
+    response = client.get("/api/jobs", headers=bearer(make_token(provider)))
+    assert response.status_code == status, response.get_json()
+    error = response.get_json()["error"]
+    assert words in error["message"]
+    if status == 401:
+        assert response.headers["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
+
+
+def test_no_token_or_a_token_in_the_url(client, provider):
+    response = client.get("/api/jobs")
+    assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
+    response = client.get(f"/api/jobs?access_token={provider.token()}")
+    assert response.status_code == 401 and "Authorization header" in response.get_json()["error"]["message"]
+    assert client.get("/healthz").status_code == 200  # probes ask no one
+
+
+def test_every_user_route_asks_for_a_token(make_app):
+    app = make_app()
+    client = app.test_client()
+    public = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/static/<path:filename>"}
+    for rule in app.url_map.iter_rules():
+        if rule.rule in public:
+            continue
+        path = rule.rule.replace("<string(length=32):document_id>", "0" * 32).replace("<job_id>", "x").replace("<image_id>", "x")
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert client.open(path, method=method).status_code == 401, (method, path)
+
+
+def test_app_only_tokens_with_an_allowed_role(make_app, provider):
+    client = make_app(allowed_roles=("Images.Generate",)).test_client()
+    token = provider.token(scp=None, roles=["Images.Generate"], idtyp="app", azp="some-app")
+    assert client.get("/api/jobs", headers=bearer(token)).status_code == 200
+
+
+def test_key_rotation_is_followed_with_one_refetch(make_app, provider):
+    app = make_app()
+    app.extensions["authenticator"].refetch_cooldown_s = 0.5  # 30 s in production
+    client = app.test_client()
+    assert client.get("/api/jobs", headers=bearer(provider.token())).status_code == 200
+    time.sleep(0.6)
+    fetches = provider.requests.count("GET /common/discovery/v2.0/keys")
+    new_kid = provider.rotate()
+    for _ in range(3):
+        assert client.get("/api/jobs", headers=bearer(provider.token(kid=new_kid))).status_code == 200
+    assert provider.requests.count("GET /common/discovery/v2.0/keys") == fetches + 1
+
+
+def test_a_key_removed_from_the_jwks(make_app, provider):
+    old_kid = provider.current_kid
+    old_token = provider.token(kid=old_kid)
+    provider.rotate()
+    removed = provider.keys.pop(old_kid)
+    try:
+        response = make_app().test_client().get("/api/jobs", headers=bearer(old_token))
+        assert response.status_code == 401 and "unknown key" in response.get_json()["error"]["message"]
+    finally:
+        provider.keys[old_kid] = removed
+
+
+def test_the_key_endpoint_failing_answers_503_never_lets_in(make_app, provider):
+    provider.fail_keys = True
+    try:
+        response = make_app().test_client().get("/api/jobs", headers=bearer(provider.token()))
+        assert response.status_code == 503 and response.get_json()["error"]["code"] == "identity_unavailable"
+    finally:
+        provider.fail_keys = False
+
+
+def test_two_users_never_see_each_other(client, provider):
+    alice, bob = bearer(provider.token(oid="alice")), bearer(provider.token(oid="bob", name="Bob"))
+    job = client.post("/api/jobs", json={"prompt": "alice's"}, headers=alice).get_json()
+    deadline = time.monotonic() + 30
+    while job["status"] != "succeeded" and time.monotonic() < deadline:
+        job = client.get(f"/api/jobs/{job['id']}", headers=alice).get_json()
+    image = f"/api/images/{job['images'][0]['id']}"
+    assert client.get(image, headers=alice).status_code == 200
+    for path in (f"/api/jobs/{job['id']}", image, f"/api/jobs/{job['id']}/events"):
+        assert client.get(path, headers=bob).status_code == 404
+    assert client.get("/api/jobs", headers=bob).get_json()["data"] == []
+    document = client.post("/api/documents", json={"title": "Alice's deck"}, headers=alice).get_json()
+    assert client.get(f"/api/documents/{document['id']}/status", headers=bob).status_code == 404
+
+
+def test_configuration_errors_name_the_variable():
+    base = {"ENTRA_CLIENT_ID": CLIENT_ID}
+    with pytest.raises(ConfigError, match="ENTRA_TENANT_ID is required"):
+        Config.from_env(base)
+    with pytest.raises(ConfigError, match="ENTRA_ALLOWED_TENANTS is required"):
+        Config.from_env({**base, "ENTRA_TENANT_ID": "organizations"})
+    with pytest.raises(ConfigError, match="ENTRA_CLIENT_ID must be a GUID"):
+        Config.from_env({"ENTRA_CLIENT_ID": "my-app", "ENTRA_TENANT_ID": TENANT})
+    identity = Config.from_env({**base, "ENTRA_TENANT_ID": TENANT}).identity
+    assert identity.allowed_tenants == (TENANT,) and identity.audiences == (CLIENT_ID,)
+
+
+def test_a_public_address_is_allowed_only_with_entra(provider):
+    import dataclasses
+
+    from addin_server.config import ServerSettings
+    from tests.addin_server.auth.conftest import identity_settings
+
+    public = ServerSettings(host="0.0.0.0")
+    with pytest.raises(ConfigError, match="refusing to listen on 0.0.0.0"):
+        check_can_serve(Config(server=public))
+    check_can_serve(dataclasses.replace(Config(server=public), identity=identity_settings(provider)))
