@@ -46,8 +46,12 @@ def create_app(config: Config | None = None, authenticator: auth.Authenticator |
                                 config.server.retention_days)
     app.extensions.update(engine=engine, store=store, jobs=jobs, metrics=metrics, documents=documents)
 
-    # 3. Who is asking, errors, and the routes.
+    # 3. Who is asking (and, with Entra ID, acting for them on Graph), errors, and the routes.
     auth.init_app(app, authenticator)
+    if config.identity.enabled:
+        from addin_server.auth.on_behalf_of import OnBehalfOf
+
+        app.extensions["on_behalf_of"] = OnBehalfOf(config.identity)
     register_error_handlers(app)
     for blueprint in (openai_api.bp, jobs_api.bp, files_api.bp, documents_api.bp, ops_routes.bp):
         app.register_blueprint(blueprint)

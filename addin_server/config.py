@@ -187,6 +187,9 @@ class IdentitySettings:
     rate_limit_storage: str = "memory://"
     #: What the audit log keeps of each prompt: "hash" (SHA-256), "full" or "none".
     audit_prompts: str = "hash"
+    #: Microsoft Graph, for saving documents to the user's OneDrive (on-behalf-of).
+    graph_url: str = "https://graph.microsoft.com"
+    onedrive_folder: str = "Generated images"
 
     @property
     def enabled(self) -> bool:
@@ -227,6 +230,9 @@ def identity_settings_from_env(env: Mapping[str, str]) -> IdentitySettings:
         rate_limit_storage=_text(env, "RATE_LIMIT_STORAGE_URI", "memory://"),
         # Audit log: "hash" (default), "full" or "none" for the prompt.
         audit_prompts=_text(env, "AUDIT_PROMPTS", "hash").lower(),
+        # Microsoft Graph's base URL and the OneDrive folder documents are saved to.
+        graph_url=_text(env, "GRAPH_URL", "https://graph.microsoft.com").rstrip("/"),
+        onedrive_folder=_text(env, "ONEDRIVE_FOLDER", "Generated images").strip("/"),
     )
     if settings.audit_prompts not in ("hash", "full", "none"):
         raise ConfigError(f"AUDIT_PROMPTS must be hash, full or none, got {settings.audit_prompts!r}")

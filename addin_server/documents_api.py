@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, send_file, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, request, send_file, url_for
 
 from addin_server.audit import audit
 from addin_server.auth import current_user, require_user
@@ -103,6 +103,21 @@ def cancel_document(document_id: str) -> Response:
     if job is None:
         raise ApiError(404, f"no document {document_id!r}", "document_not_found")
     return jsonify(document_json(job))
+
+
+@bp.post("/<string(length=32):document_id>/onedrive")
+def save_to_onedrive(document_id: str) -> Response:
+    """Save a finished document to the caller's OneDrive (Graph, on their behalf); returns its web URL."""
+    job = _owned(document_id)
+    if job.state is not JobState.SUCCEEDED:
+        raise ApiError(409, f"the document is {job.state.value}, not ready to save", "document_not_ready")
+    on_behalf_of = current_app.extensions.get("on_behalf_of")
+    assertion = g.get("user_assertion")
+    if on_behalf_of is None or assertion is None:
+        raise ApiError(409, "saving to OneDrive needs Entra ID sign-in", "onedrive_needs_sign_in")
+    token = on_behalf_of.graph_token(current_user(), assertion)
+    web_url = on_behalf_of.upload_to_onedrive(token, job.filename, _service().file_path(job).read_bytes())
+    return jsonify({"id": job.id, "web_url": web_url})
 
 
 def document_json(job: DocumentJob) -> dict[str, Any]:

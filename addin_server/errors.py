@@ -59,13 +59,16 @@ class ApiError(Exception):
         self.code = code
         self.param = param
         self.headers = headers or {}
+        #: More fields for the error body (e.g. the `claims` challenge of a step-up sign-in).
+        self.extra: dict[str, object] = {}
 
     @property
     def type(self) -> str:
         return _TYPES.get(self.status, "server_error" if self.status >= 500 else "invalid_request_error")
 
     def to_response(self) -> Response:
-        body = {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+        body = {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code,
+                          **self.extra}}
         response = jsonify(body)
         response.status_code = self.status
         response.headers.update(self.headers)

@@ -178,9 +178,13 @@ class LocalIdentityProvider:
             client_info = base64.urlsafe_b64encode(json.dumps(
                 {"uid": assertion["oid"], "utid": assertion["tid"]}).encode()).decode().rstrip("=")
             graph_token = f"graph-token-for-{assertion['tid']}:{assertion['oid']}"
+            id_token = jwt.encode({"iss": f"{self.base_url}/{assertion['tid']}/v2.0", "aud": CLIENT_ID,
+                                   "oid": assertion["oid"], "tid": assertion["tid"], "sub": assertion["oid"],
+                                   "preferred_username": f"{assertion['oid']}@contoso.test",
+                                   "iat": int(time.time()), "exp": int(time.time()) + 3600}, "unsigned", algorithm="HS256")
             return self._reply(handler, 200, {"token_type": "Bearer", "access_token": graph_token,
                                               "expires_in": 3600, "scope": form.get("scope", ""),
-                                              "client_info": client_info})
+                                              "client_info": client_info, "id_token": id_token})
         if path.startswith("/graph/v1.0/me/drive/root:/") and path.endswith(":/createUploadSession"):
             name = urllib.parse.unquote(path.split("root:/", 1)[1].rsplit(":/", 1)[0])
             return self._reply(handler, 200, {"uploadUrl": f"{self.base_url}/graph/upload/{urllib.parse.quote(name)}"})

@@ -13,7 +13,7 @@ import threading
 import urllib.request
 
 import jwt
-from flask import Request
+from flask import Request, g
 
 from addin_server.auth.users import User
 from addin_server.config import IdentitySettings
@@ -74,7 +74,9 @@ class EntraAuthenticator:
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(401, "sign in: send an Entra ID access token as 'Authorization: Bearer <token>'",
                            "unauthenticated", headers={"WWW-Authenticate": 'Bearer realm="m365-image-addin"'})
-        return self.user_from_token(token.strip())
+        user = self.user_from_token(token.strip())
+        g.user_assertion = token.strip()  # for on-behalf-of calls made while serving this request
+        return user
 
     def user_from_token(self, token: str) -> User:
         claims = self._verified_claims(token)

@@ -27,7 +27,8 @@ def _json(schema: dict[str, Any], description: str, headers: dict[str, Any] | No
 
 def _errors(*statuses: int) -> dict[str, Any]:
     descriptions = {
-        400: "Bad input; `param` names the field", 403: "Not allowed (local mode serves loopback only)",
+        400: "Bad input; `param` names the field", 401: "Sign in (Entra ID bearer token)",
+        502: "Microsoft Graph or the token exchange failed", 403: "Not allowed (local mode serves loopback only)",
         404: "No such job or image for this user", 409: "The job was cancelled or runs elsewhere",
         413: "Body too large", 415: "Body is not JSON", 429: "Queue full or too many jobs of yours",
         500: "Generation failed (not worth retrying)", 503: "Shutting down or not ready", 504: "Timed out",
@@ -228,6 +229,14 @@ def _document_paths() -> dict[str, Any]:
                                   "409": _json(document, "It failed or was cancelled"), **_errors(403, 404)}},
             "delete": {"operationId": "cancelDocument", "summary": "Cancel a document in progress",
                        "responses": {"200": _json(document, "The document job"), **_errors(403, 404)}},
+        },
+        "/api/documents/{document_id}/onedrive": {
+            "parameters": path_parameter,
+            "post": {"operationId": "saveDocumentToOneDrive",
+                     "summary": "Save a finished document to the caller's OneDrive (Entra ID sign-in only)",
+                     "responses": {"200": _json({"type": "object", "required": ["id", "web_url"], "properties": {
+                         "id": {"type": "string"}, "web_url": {"type": "string"}}}, "Saved"),
+                         **_errors(401, 403, 404, 409, 502)}},
         },
         "/api/documents/{document_id}/status": {
             "parameters": path_parameter,
