@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import secrets
+from pathlib import Path
 
 from flask import Flask
 
 from addin_server import auth, documents_api, rate_limit
+from addin_server.auth import dialog
 from addin_server.documents.service import DocumentService
 from addin_server.config import Config
 from addin_server.errors import register_error_handlers
@@ -17,6 +20,8 @@ from addin_server.ops import routes as ops_routes
 from addin_server.ops.metrics import Metrics
 
 log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 def create_app(config: Config | None = None, authenticator: auth.Authenticator | None = None) -> Flask:
@@ -29,7 +34,8 @@ def create_app(config: Config | None = None, authenticator: auth.Authenticator |
 
     config = config or Config.from_env()
     instance_path = config.server.instance_path.resolve()
-    app = Flask(__name__, instance_path=str(instance_path))
+    app = Flask(__name__, instance_path=str(instance_path), template_folder=str(TEMPLATES))
+    app.secret_key = config.server.secret_key or secrets.token_hex(32)
     app.config["ADDIN"] = config
     app.config["MAX_CONTENT_LENGTH"] = config.server.max_request_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -52,6 +58,7 @@ def create_app(config: Config | None = None, authenticator: auth.Authenticator |
         from addin_server.auth.on_behalf_of import OnBehalfOf
 
         app.extensions["on_behalf_of"] = OnBehalfOf(config.identity)
+        app.register_blueprint(dialog.bp)
     register_error_handlers(app)
     for blueprint in (openai_api.bp, jobs_api.bp, files_api.bp, documents_api.bp, ops_routes.bp):
         app.register_blueprint(blueprint)

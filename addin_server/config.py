@@ -123,6 +123,8 @@ class ServerSettings:
     threads: int = 32
     #: gunicorn: seconds a stopping server gives running work before it is killed.
     graceful_timeout_s: float = 60.0
+    #: Signs the session cookie of the sign-in dialog; empty: a random key per process (set it with >1 worker).
+    secret_key: str = ""
     #: PEM certificate and key for HTTPS (both, or neither).
     certfile: Path | None = None
     keyfile: Path | None = None
@@ -157,6 +159,8 @@ def server_settings_from_env(env: Mapping[str, str]) -> ServerSettings:
         threads=_integer(env, "SERVER_THREADS", 32, minimum=1),
         # Seconds a stopping server lets running work finish.
         graceful_timeout_s=_number(env, "SERVER_GRACEFUL_TIMEOUT_S", 60.0, minimum=1.0),
+        # Session cookie key for the sign-in dialog (random per process when unset).
+        secret_key=_text(env, "SERVER_SECRET_KEY"),
         # HTTPS certificate and key (PEM files).
         certfile=Path(certfile) if certfile else None,
         keyfile=Path(keyfile) if keyfile else None,

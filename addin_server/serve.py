@@ -77,7 +77,25 @@ class AddinServer(BaseApplication):
     def load(self):
         from addin_server.app import create_app
 
+        _configure_logging()
         return create_app(self.addin_config)
+
+
+def _configure_logging() -> None:
+    """Our loggers (and the engine's) to stderr at INFO; the audit log as bare JSON lines, one per generation."""
+    plain = logging.StreamHandler()
+    plain.setFormatter(logging.Formatter("[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"))
+    for name in ("addin_server", "engine"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            logger.addHandler(plain)
+            logger.setLevel(logging.INFO)
+    audit = logging.getLogger("addin_server.audit")
+    if not audit.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        audit.addHandler(handler)
+        audit.propagate = False
 
 
 def _on_starting(arbiter) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import hashlib
 import ipaddress
 import json
 import ssl
@@ -54,6 +55,7 @@ class LocalIdentityProvider:
         self.requests: list[str] = []
         self.obo_error: dict | None = None
         self.uploads: dict[str, bytes] = {}
+        self.authorization_codes: dict[str, dict] = {}
         self._write_certificates()
 
     # -- keys and tokens ------------------------------------------------------------------------------------
@@ -158,6 +160,16 @@ class LocalIdentityProvider:
                 "token_endpoint": f"{self.base_url}/{tenant}/oauth2/v2.0/token",
                 "id_token_signing_alg_values_supported": ["RS256"],
             })
+        if path.endswith("/oauth2/v2.0/authorize"):
+            query = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(handler.path).query))
+            code = uuid.uuid4().hex
+            self.authorization_codes[code] = query
+            location = f"{query['redirect_uri']}?{urllib.parse.urlencode({'code': code, 'state': query['state']})}"
+            handler.send_response(302)
+            handler.send_header("Location", location)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return None
         if path == "/common/discovery/v2.0/keys":
             if self.fail_keys:
                 return self._reply(handler, 500, {"error": "server_error"})
@@ -170,6 +182,8 @@ class LocalIdentityProvider:
         path = urllib.parse.urlparse(handler.path).path
         if path.endswith("/oauth2/v2.0/token"):
             form = dict(urllib.parse.parse_qsl(body.decode()))
+            if form.get("grant_type") == "authorization_code":
+                return self._authorization_code(handler, path.split("/")[1], form)
             if self.obo_error is not None:
                 return self._reply(handler, 400, self.obo_error)
             if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" or "assertion" not in form:
@@ -181,7 +195,8 @@ class LocalIdentityProvider:
             id_token = jwt.encode({"iss": f"{self.base_url}/{assertion['tid']}/v2.0", "aud": CLIENT_ID,
                                    "oid": assertion["oid"], "tid": assertion["tid"], "sub": assertion["oid"],
                                    "preferred_username": f"{assertion['oid']}@contoso.test",
-                                   "iat": int(time.time()), "exp": int(time.time()) + 3600}, "unsigned", algorithm="HS256")
+                                   "iat": int(time.time()), "exp": int(time.time()) + 3600},
+                                  "an unsigned test id token, never checked", algorithm="HS256")
             return self._reply(handler, 200, {"token_type": "Bearer", "access_token": graph_token,
                                               "expires_in": 3600, "scope": form.get("scope", ""),
                                               "client_info": client_info, "id_token": id_token})
@@ -189,6 +204,27 @@ class LocalIdentityProvider:
             name = urllib.parse.unquote(path.split("root:/", 1)[1].rsplit(":/", 1)[0])
             return self._reply(handler, 200, {"uploadUrl": f"{self.base_url}/graph/upload/{urllib.parse.quote(name)}"})
         return self._reply(handler, 404, {"error": "not_found"})
+
+    def _authorization_code(self, handler, tenant: str, form: dict) -> None:
+        """The code grant of the sign-in dialog: PKCE is checked, the id token carries the flow's nonce."""
+        request = self.authorization_codes.pop(form.get("code", ""), None)
+        if request is None:
+            return self._reply(handler, 400, {"error": "invalid_grant", "error_description": "unknown code"})
+        verifier = form.get("code_verifier", "").encode()
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).decode().rstrip("=")
+        if challenge != request.get("code_challenge"):
+            return self._reply(handler, 400, {"error": "invalid_grant", "error_description": "PKCE verification failed"})
+        tenant = TENANT if tenant in ("organizations", "common") else tenant
+        oid = "dialog-user"
+        id_token = jwt.encode(
+            {"iss": f"{self.base_url}/{tenant}/v2.0", "aud": CLIENT_ID, "oid": oid, "tid": tenant, "sub": oid,
+             "nonce": request.get("nonce"), "name": "Dialog User", "iat": int(time.time()),
+             "exp": int(time.time()) + 3600}, self.keys[self.current_kid], algorithm="RS256",
+            headers={"kid": self.current_kid})
+        client_info = base64.urlsafe_b64encode(json.dumps({"uid": oid, "utid": tenant}).encode()).decode().rstrip("=")
+        return self._reply(handler, 200, {"token_type": "Bearer", "access_token": self.token(oid=oid, name="Dialog User"),
+                                          "expires_in": 3600, "scope": request.get("scope", ""),
+                                          "id_token": id_token, "client_info": client_info})
 
     def _put(self, handler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)

@@ -48,6 +48,14 @@ class OnBehalfOf:
         client.token_cache = cache
         return client
 
+    def sign_in_client(self) -> msal.ConfidentialClientApplication:
+        """The client for the sign-in dialog: the configured tenant (or organizations), no shared user cache."""
+        return msal.ConfidentialClientApplication(
+            self.settings.client_id, client_credential=self.settings.client_secret or None,
+            authority=f"{self.settings.authority}/{self.settings.tenant_id}", http_client=self.http,
+            instance_discovery=self.settings.authority == "https://login.microsoftonline.com",
+        )
+
     def graph_token(self, user: User, assertion: str) -> str:
         """A Graph access token for `user`: from their cache when it holds one, else by on-behalf-of."""
         if not self.settings.client_secret:

@@ -97,7 +97,8 @@ def test_no_token_or_a_token_in_the_url(client, provider):
 def test_every_user_route_asks_for_a_token(make_app):
     app = make_app()
     client = app.test_client()
-    public = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/static/<path:filename>"}
+    public = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/static/<path:filename>", "/auth/login",
+              "/auth/callback"}
     for rule in app.url_map.iter_rules():
         if rule.rule in public:
             continue
@@ -183,3 +184,48 @@ def test_a_public_address_is_allowed_only_with_entra(provider):
     with pytest.raises(ConfigError, match="refusing to listen on 0.0.0.0"):
         check_can_serve(Config(server=public))
     check_can_serve(dataclasses.replace(Config(server=public), identity=identity_settings(provider)))
+
+
+def test_the_sign_in_dialog_hands_a_working_token_to_the_task_pane(make_app, provider):
+    import re
+    import urllib.parse
+
+    import requests
+
+    client = make_app().test_client()
+    start = client.get("/auth/login")
+    assert start.status_code == 302
+    authorize = start.headers["Location"]
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(authorize).query))
+    assert authorize.startswith(provider.base_url) and query["code_challenge_method"] == "S256"
+    assert query["state"] and query["nonce"] and query["redirect_uri"] == "http://localhost/auth/callback"
+    # The browser signs in at the provider, which redirects back with a code.
+    back = requests.get(authorize, allow_redirects=False, verify=str(provider.ca_file), timeout=10).headers["Location"]
+    page = client.get(back.replace("http://localhost", ""))
+    assert page.status_code == 200 and "messageParent" in page.get_data(as_text=True)
+    token = re.search(r'"accessToken": ?"([^"]+)"', page.get_data(as_text=True))[1]
+    assert client.get("/api/jobs", headers=bearer(token)).status_code == 200
+    # The flow cannot be replayed, and a forged state is refused.
+    assert client.get(back.replace("http://localhost", "")).status_code == 400
+    client.get("/auth/login")
+    forged = client.get("/auth/callback?code=abc&state=forged")
+    assert forged.status_code == 400 and "state" in forged.get_data(as_text=True)
+
+
+def test_the_real_server_checks_tokens(test_model_dir, tmp_path, provider):
+    from tests.addin_server.live_server import LiveServer
+
+    server = LiveServer(test_model_dir, tmp_path / "instance", env={
+        "ENTRA_CLIENT_ID": CLIENT_ID, "ENTRA_TENANT_ID": TENANT, "ENTRA_AUTHORITY": provider.base_url,
+        "ENTRA_CA_FILE": str(provider.ca_file), "AUDIT_PROMPTS": "hash"}).start()
+    try:
+        assert server.get("/api/jobs").status_code == 401
+        response = server.post("/v1/images/generations", {"prompt": "a signed-in circle"},
+                               headers=bearer(provider.token(oid="live-user")))
+        assert response.status_code == 200 and response.json()["data"][0]["url"]
+        assert server.get("/api/jobs", headers=bearer(provider.token(oid="someone-else"))).json()["data"] == []
+    finally:
+        server.stop()
+    audit = [line for line in server.log().splitlines() if '"event": "images.generate"' in line]
+    assert len(audit) == 1 and f'"tenant": "{TENANT}"' in audit[0] and '"user": "live-user"' in audit[0]
+    assert "a signed-in circle" not in server.log() and '"prompt_sha256"' in audit[0]

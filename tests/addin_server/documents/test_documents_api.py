@@ -123,10 +123,10 @@ def test_cli_document_and_fill(test_model_dir, tmp_path, monkeypatch, capsys):
     assert main(["document", str(spec), "-o", str(tmp_path / "deck.pptx"), "--seed", "3"]) == 0
     assert "1 images" in capsys.readouterr().out
     assert len(pptx.Presentation(str(tmp_path / "deck.pptx")).slides) == 2
-    source = tmp_path / "in.pptx"
-    source.write_bytes(deck_with_markers())
+    source, original = tmp_path / "in.pptx", deck_with_markers()
+    source.write_bytes(original)
     assert main(["fill", str(source), "-o", str(tmp_path / "out.pptx"), "--style", "ink"]) == 0
-    assert source.read_bytes() == deck_with_markers()
+    assert source.read_bytes() == original
     assert main(["fill", str(source), "-o", str(tmp_path / "out.docx")]) == 2
     assert "the input is a .pptx file" in capsys.readouterr().err
     assert main(["fill", str(source), "-o", str(source)]) == 2

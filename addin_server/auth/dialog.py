@@ -1,0 +1,49 @@
+"""The sign-in dialog, the task pane's fallback when Office SSO and nested app authentication are unavailable:
+`/auth/login` starts MSAL's authorization-code flow (PKCE, state and nonce kept in the signed session),
+`/auth/callback` finishes it and hands the access token to the task pane through the Office dialog API.
+Nothing about the token is logged.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+def _scopes() -> list[str]:
+    identity = current_app.config["ADDIN"].identity
+    resource = identity.app_id_uris[0] if identity.app_id_uris else f"api://{identity.client_id}"
+    return [f"{resource}/{identity.required_scope}"]
+
+
+def _client():
+    return current_app.extensions["on_behalf_of"].sign_in_client()
+
+
+@bp.get("/login")
+def login() -> Response:
+    if "on_behalf_of" not in current_app.extensions:
+        return _result(False, "sign-in is not configured on this server (local mode)"), 404
+    flow = _client().initiate_auth_code_flow(_scopes(), redirect_uri=url_for("auth.callback", _external=True))
+    session["auth_flow"] = flow
+    return redirect(flow["auth_uri"])
+
+
+@bp.get("/callback")
+def callback() -> tuple[str, int]:
+    flow = session.pop("auth_flow", None)
+    if flow is None or "on_behalf_of" not in current_app.extensions:
+        return _result(False, "the sign-in has expired or was not started here; try again"), 400
+    try:
+        result = _client().acquire_token_by_auth_code_flow(flow, request.args.to_dict())
+    except ValueError:  # MSAL: state mismatch or a reused flow
+        return _result(False, "the sign-in answer does not match this sign-in (state); try again"), 400
+    if "access_token" not in result:
+        return _result(False, result.get("error_description") or result.get("error") or "sign-in failed"), 400
+    return _result(True, "", result["access_token"]), 200
+
+
+def _result(ok: bool, error: str, token: str = "") -> str:
+    result = {"status": "success", "accessToken": token} if ok else {"status": "error", "error": error}
+    return render_template("auth/dialog_result.html", ok=ok, error=error, result=result)
