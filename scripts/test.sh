@@ -3,11 +3,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# LibreOffice is the second reader that renders generated .pptx/.docx files to check them.
-if ! command -v soffice >/dev/null 2>&1; then
+# LibreOffice is the second reader that renders generated .pptx/.docx files to check them; Redis holds
+# rate-limit counts shared between server processes. Both come from Debian's packages.
+missing=()
+command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-impress libreoffice-writer)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+if [ ${#missing[@]} -gt 0 ]; then
     SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
     $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq --no-install-recommends libreoffice-impress libreoffice-writer >/dev/null
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # torch==2.13.0 is the CPU build; pip's default would fetch a multi-GB CUDA build.

@@ -49,3 +49,31 @@ def sdxl_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def sd3_dir(tmp_path_factory) -> Path:
     return tiny_pipelines.build_sd3(tmp_path_factory.mktemp("sd3"))
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A real Redis server on a free loopback port (scripts/test.sh installs redis-server)."""
+    import shutil
+    import subprocess
+    import time
+
+    from tests.addin_server.live_server import free_port
+
+    executable = shutil.which("redis-server")
+    if executable is None:
+        pytest.fail("redis-server is not installed (scripts/test.sh installs it with apt-get)")
+    port = free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen([executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no", "--dir", str(folder)], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(10)

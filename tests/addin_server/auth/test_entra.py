@@ -229,3 +229,23 @@ def test_the_real_server_checks_tokens(test_model_dir, tmp_path, provider):
     audit = [line for line in server.log().splitlines() if '"event": "images.generate"' in line]
     assert len(audit) == 1 and f'"tenant": "{TENANT}"' in audit[0] and '"user": "live-user"' in audit[0]
     assert "a signed-in circle" not in server.log() and '"prompt_sha256"' in audit[0]
+
+
+def test_each_user_has_their_own_rate_limit(make_app, provider):
+    client = make_app(rate_limit="2/minute").test_client()
+    alice, bob = bearer(provider.token(oid="rate-alice")), bearer(provider.token(oid="rate-bob"))
+    for _ in range(2):
+        assert client.post("/api/jobs", json={"prompt": "x"}, headers=alice).status_code == 202
+    limited = client.post("/api/jobs", json={"prompt": "x"}, headers=alice)
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+    assert limited.get_json()["error"]["code"] == "rate_limited"
+    assert client.post("/api/jobs", json={"prompt": "x"}, headers=bob).status_code == 202
+    assert client.get("/api/jobs", headers=alice).status_code == 200  # reading is not limited
+
+
+def test_the_rate_limit_is_shared_through_redis(make_app, provider, redis_url):
+    first, second = (make_app(rate_limit="3/minute", rate_limit_storage=redis_url).test_client() for _ in range(2))
+    alice = bearer(provider.token(oid=f"redis-alice-{time.time()}"))
+    statuses = [client.post("/api/jobs", json={"prompt": "x"}, headers=alice).status_code
+                for client in (first, second, first, second)]
+    assert statuses == [202, 202, 202, 429]  # two processes, one count
