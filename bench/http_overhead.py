@@ -71,7 +71,8 @@ def main() -> None:
     settings = EngineSettings(default_model=args.model or "", max_jobs_per_owner=0)
     engine = LocalEngine(settings, ModelRegistry.from_settings("", settings.default_model))
     instance = Path(tempfile.mkdtemp(prefix="http-overhead-")) / "instance"
-    server = LiveServer(Path(args.model) if args.model else None, instance, env={"ENGINE_MAX_JOBS_PER_USER": "0"}).start()
+    server = LiveServer(Path(args.model) if args.model else None, instance,
+                        env={"ENGINE_MAX_JOBS_PER_USER": "0", "RATE_LIMIT": "100000/minute"}).start()
     session = requests.Session()
     try:
         # Warm both paths once.
