@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from addin_server import auth, documents_api, rate_limit
+from addin_server import auth, documents_api, rate_limit, taskpane
 from addin_server.auth import dialog
 from addin_server.documents.service import DocumentService
 from addin_server.config import Config
@@ -60,7 +60,7 @@ def create_app(config: Config | None = None, authenticator: auth.Authenticator |
         app.extensions["on_behalf_of"] = OnBehalfOf(config.identity)
         app.register_blueprint(dialog.bp)
     register_error_handlers(app)
-    for blueprint in (openai_api.bp, jobs_api.bp, files_api.bp, documents_api.bp, ops_routes.bp):
+    for blueprint in (openai_api.bp, jobs_api.bp, files_api.bp, documents_api.bp, ops_routes.bp, taskpane.bp):
         app.register_blueprint(blueprint)
     rate_limit.init_app(app)
     log.info("serving models %s from %s", ", ".join(engine.model_names()), instance_path)

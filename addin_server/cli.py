@@ -35,7 +35,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--certfile", type=Path, help="PEM certificate for HTTPS (with --keyfile)")
     serve.add_argument("--keyfile", type=Path, help="PEM private key for HTTPS (with --certfile)")
     serve.add_argument("--instance", type=Path, help="data folder (default SERVER_INSTANCE_PATH or ./instance)")
+    serve.add_argument("--https", action="store_true", help="use the certificate made by `addin-server dev-cert`")
     serve.set_defaults(handler=run_serve)
+
+    dev_cert = commands.add_parser("dev-cert", help="make a local CA and a localhost certificate for HTTPS")
+    dev_cert.add_argument("--instance", type=Path, help="data folder (default SERVER_INSTANCE_PATH or ./instance)")
+    dev_cert.set_defaults(handler=run_dev_cert)
+
+    manifest = commands.add_parser("manifest", help="write the Office add-in manifests (XML and app package)")
+    manifest.add_argument("--base-url", required=True, help="where the server is reached, https://HOST[:PORT]")
+    manifest.add_argument("--client-id", help="the Entra ID app registration (adds WebApplicationInfo for SSO)")
+    manifest.add_argument("--id", dest="addin_id", help="the add-in's GUID (default: derived from --base-url)")
+    manifest.add_argument("--version", default="1.0.0", help="add-in version, MAJOR.MINOR.PATCH")
+    manifest.add_argument("--out", required=True, type=Path, help="folder to write into")
+    manifest.set_defaults(handler=run_manifest)
 
     generate = commands.add_parser("generate", help="generate images from a prompt into PNG files")
     generate.add_argument("prompt")
@@ -80,12 +93,43 @@ def run_serve(args: argparse.Namespace, config: Config) -> int:
 
     if (args.certfile is None) != (args.keyfile is None):
         raise UsageError("--certfile and --keyfile go together")
+    if args.https:
+        from addin_server import dev_cert
+
+        if args.certfile:
+            raise UsageError("--https uses the development certificate; leave out --certfile/--keyfile")
+        files = dev_cert.paths((args.instance or config.server.instance_path) / "dev-cert")
+        if not files.certfile.exists():
+            raise UsageError("no development certificate yet: run `addin-server dev-cert` first")
+        args.certfile, args.keyfile = files.certfile, files.keyfile
+        if args.port is None and config.server.port == 8000:
+            args.port = 8443
     overrides = {
         "host": args.host, "port": args.port, "certfile": args.certfile, "keyfile": args.keyfile,
         "instance_path": args.instance,
     }
     server = dataclasses.replace(config.server, **{key: value for key, value in overrides.items() if value is not None})
     serve(dataclasses.replace(config, server=server))
+    return 0
+
+
+def run_dev_cert(args: argparse.Namespace, config: Config) -> int:
+    from addin_server import dev_cert
+
+    files = dev_cert.create((args.instance or config.server.instance_path) / "dev-cert")
+    print(f"certificate: {files.certfile}\nkey: {files.keyfile}\n{dev_cert.trust_instructions(files.ca_file)}")
+    return 0
+
+
+def run_manifest(args: argparse.Namespace, config: Config) -> int:
+    from addin_server.manifests import ManifestError, ManifestSettings, write_manifests
+
+    try:
+        written = write_manifests(ManifestSettings(args.base_url, args.client_id, args.addin_id, args.version), args.out)
+    except ManifestError as error:
+        raise UsageError(str(error)) from None
+    for path in written:
+        print(path)
     return 0
 
 

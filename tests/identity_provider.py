@@ -6,9 +6,7 @@ Microsoft Graph upload endpoints. Tests mint tokens with `token(...)`.
 from __future__ import annotations
 
 import base64
-import datetime
 import hashlib
-import ipaddress
 import json
 import ssl
 import threading
@@ -19,29 +17,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import jwt
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+
+from addin_server import dev_cert
 
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 TENANT = "aaaaaaaa-0000-0000-0000-000000000001"
 OTHER_TENANT = "bbbbbbbb-0000-0000-0000-000000000002"
-
-
-def _certificate(subject: str, key, issuer_name: x509.Name, issuer_key, ca: bool, san: bool) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (
-        x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-        .issuer_name(issuer_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if san:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
-            critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
 
 
 class LocalIdentityProvider:
@@ -95,18 +78,9 @@ class LocalIdentityProvider:
     # -- the HTTPS server ----------------------------------------------------------------------------------------
 
     def _write_certificates(self) -> None:
-        ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test identity CA")])
-        ca = _certificate("Test identity CA", ca_key, ca_name, ca_key, ca=True, san=False)
-        server_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        server = _certificate("127.0.0.1", server_key, ca_name, ca_key, ca=False, san=True)
-        self.ca_file = self.folder / "test-ca.pem"
-        self.ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-        self._cert = self.folder / "provider-cert.pem"
-        self._cert.write_bytes(server.public_bytes(serialization.Encoding.PEM))
-        self._key = self.folder / "provider-key.pem"
-        self._key.write_bytes(server_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                       serialization.NoEncryption()))
+        """The provider's TLS certificate, from its own CA (made the way `addin-server dev-cert` makes them)."""
+        files = dev_cert.create(self.folder / "tls", hosts=("127.0.0.1", "localhost"))
+        self.ca_file, self._cert, self._key = files.ca_file, files.certfile, files.keyfile
 
     def start(self) -> LocalIdentityProvider:
         provider = self

@@ -25,30 +25,34 @@ class LiveServer:
     `model_dir` None serves the embedded default model.
     """
 
-    def __init__(self, model_dir: Path | None, instance: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, model_dir: Path | None, instance: Path, env: dict[str, str] | None = None,
+                 args: tuple[str, ...] = (), ca_file: Path | None = None) -> None:
         self.model_dir = model_dir
         self.instance = instance
         self.env = env or {}
+        self.args = args
+        self.ca_file = ca_file
         self.port = 0
         self.process: subprocess.Popen | None = None
         self.log_path = instance.parent / f"{instance.name}-server.log"
 
     @property
     def url(self) -> str:
-        scheme = "https" if "SERVER_CERTFILE" in self.env else "http"
+        scheme = "https" if "SERVER_CERTFILE" in self.env or "--https" in self.args else "http"
         return f"{scheme}://127.0.0.1:{self.port}"
 
     @property
     def verify(self) -> str | bool:
         """What `requests` needs to trust this server: its own certificate when it serves HTTPS."""
-        return self.env.get("SERVER_CERTFILE", True)
+        return str(self.ca_file) if self.ca_file else self.env.get("SERVER_CERTFILE", True)
 
     def start(self, timeout: float = 90.0) -> LiveServer:
         self.port = free_port()
         env = {**os.environ, "ENGINE_MODEL": str(self.model_dir or ""), "HF_HUB_OFFLINE": "1", **self.env}
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "addin_server.cli", "serve", "--port", str(self.port), "--instance", str(self.instance)],
+            [sys.executable, "-m", "addin_server.cli", "serve", "--port", str(self.port), "--instance", str(self.instance),
+             *self.args],
             env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout

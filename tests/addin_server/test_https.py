@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import json
 import socket
 import ssl
@@ -11,39 +9,37 @@ import time
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
+from addin_server.cli import main
 from tests.addin_server.live_server import LiveServer
-
-
-def write_self_signed_certificate(folder) -> tuple[str, str]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return str(cert_path), str(key_path)
 
 
 @pytest.fixture(scope="module")
 def https_server(test_model_dir, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("https")
-    cert, key = write_self_signed_certificate(folder)
-    server = LiveServer(test_model_dir, folder / "instance", env={"SERVER_CERTFILE": cert, "SERVER_KEYFILE": key}).start()
+    """`addin-server dev-cert` then `serve --https`, trusted through the development CA."""
+    instance = tmp_path_factory.mktemp("https") / "instance"
+    assert main(["dev-cert", "--instance", str(instance)]) == 0
+    server = LiveServer(test_model_dir, instance, args=("--https",), ca_file=instance / "dev-cert" / "ca.pem").start()
     yield server
     server.stop()
+
+
+def test_dev_cert_keeps_its_ca_and_renews_the_certificate(tmp_path, capsys):
+    assert main(["dev-cert", "--instance", str(tmp_path)]) == 0
+    output = capsys.readouterr().out
+    assert "Import-Certificate" in output and "add-trusted-cert" in output
+    ca, leaf = (tmp_path / "dev-cert" / "ca.pem").read_bytes(), (tmp_path / "dev-cert" / "localhost.pem").read_bytes()
+    assert main(["dev-cert", "--instance", str(tmp_path)]) == 0
+    assert (tmp_path / "dev-cert" / "ca.pem").read_bytes() == ca  # trusted once, kept
+    assert (tmp_path / "dev-cert" / "localhost.pem").read_bytes() != leaf
+    certificate = x509.load_pem_x509_certificate(leaf)
+    names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "localhost" in names.get_values_for_type(x509.DNSName)
+
+
+def test_serve_https_needs_a_certificate_first(tmp_path, capsys):
+    assert main(["serve", "--https", "--instance", str(tmp_path)]) == 2
+    assert "run `addin-server dev-cert` first" in capsys.readouterr().err
 
 
 def test_images_over_https(https_server):

@@ -1,0 +1,143 @@
+"""`addin-server manifest`: the add-in-only XML manifest (Word and PowerPoint task pane, a Home-tab button) and
+a unified-manifest app package (`manifest.json` with the add-in under `extensions`, plus its two icons).
+
+Both ship because older Office builds read only the XML one (../shared/notes/office-js.md); the unified one
+names the XML add-in as its alternate so users do not see it twice.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import uuid
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import jinja2
+
+from addin_server.icons import OFFICE_SIZES, icon_png
+
+MANIFEST_TEMPLATES = Path(__file__).resolve().parent.parent / "manifest"
+UNIFIED_SCHEMA_VERSION = "1.24"
+NAME = "Image Generator"
+DESCRIPTION = "Generate images privately on your organization's own server and insert them into Word and PowerPoint."
+_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+
+
+class ManifestError(ValueError):
+    """A manifest option that cannot be used; the message names it."""
+
+
+@dataclass(frozen=True)
+class ManifestSettings:
+    """Where the add-in is served and who it signs in as; the add-in id is derived from the URL unless given."""
+
+    base_url: str
+    client_id: str | None = None
+    addin_id: str | None = None
+    version: str = "1.0.0"
+    provider: str = "Your organization"
+
+    def checked(self) -> ManifestSettings:
+        url = urlparse(self.base_url)
+        if url.scheme != "https" or not url.hostname or url.path not in ("", "/") or url.query:
+            raise ManifestError(f"--base-url must be https://HOST[:PORT] (Office loads add-ins over HTTPS only), "
+                                f"got {self.base_url!r}")
+        for name, value in (("--client-id", self.client_id), ("--id", self.addin_id)):
+            if value is not None and not _GUID.match(value):
+                raise ManifestError(f"{name} must be a GUID, got {value!r}")
+        if not re.match(r"^\d+\.\d+\.\d+$", self.version):
+            raise ManifestError(f"--version must look like 1.0.0, got {self.version!r}")
+        addin_id = self.addin_id or str(uuid.uuid5(uuid.NAMESPACE_URL, self.base_url.rstrip("/")))
+        return ManifestSettings(self.base_url.rstrip("/"), self.client_id, addin_id, self.version, self.provider)
+
+    @property
+    def host(self) -> str:
+        return urlparse(self.base_url).netloc
+
+    @property
+    def taskpane_url(self) -> str:
+        return f"{self.base_url}/taskpane"
+
+    @property
+    def resource(self) -> str:
+        return f"api://{self.host}/{self.client_id}"
+
+
+def xml_manifest(settings: ManifestSettings) -> str:
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(MANIFEST_TEMPLATES), autoescape=True,
+                                     keep_trailing_newline=True)
+    return environment.get_template("manifest.xml.j2").render(
+        addin_id=settings.addin_id, version=f"{settings.version}.0", provider=settings.provider, name=NAME,
+        description=DESCRIPTION, base_url=settings.base_url, taskpane_url=settings.taskpane_url,
+        client_id=settings.client_id, resource=settings.resource,
+    )
+
+
+def unified_manifest(settings: ManifestSettings) -> dict:
+    """The app manifest (schema 1.24) with the Word/PowerPoint task pane as its one extension."""
+    icons = [{"size": size, "url": f"{settings.base_url}/icons/icon-{size}.png"} for size in (16, 32, 80)]
+    manifest: dict = {
+        "$schema": f"https://developer.microsoft.com/json-schemas/teams/v{UNIFIED_SCHEMA_VERSION}/MicrosoftTeams.schema.json",
+        "manifestVersion": UNIFIED_SCHEMA_VERSION,
+        "version": settings.version,
+        "id": settings.addin_id,
+        "developer": {"name": settings.provider[:32], "websiteUrl": f"{settings.base_url}/",
+                      "privacyUrl": f"{settings.base_url}/", "termsOfUseUrl": f"{settings.base_url}/"},
+        "name": {"short": NAME, "full": f"{NAME} for Microsoft 365"},
+        "description": {"short": "Private image generation for Word and PowerPoint", "full": DESCRIPTION},
+        "icons": {"color": "color.png", "outline": "outline.png"},
+        "accentColor": "#2846B4",
+        "validDomains": [settings.host],
+        "extensions": [{
+            "requirements": {"scopes": ["document", "presentation"],
+                             "capabilities": [{"name": "ImageCoercion", "minVersion": "1.1"}]},
+            "runtimes": [{
+                "requirements": {"capabilities": [{"name": "ImageCoercion", "minVersion": "1.1"}]},
+                "id": "TaskpaneRuntime", "type": "general", "code": {"page": settings.taskpane_url},
+                "lifetime": "short",
+                "actions": [{"id": "OpenTaskpane", "type": "openPage", "pinnable": True, "view": "ImageGenerator"}],
+            }],
+            "ribbons": [{
+                "contexts": ["default"],
+                "tabs": [{"builtInTabId": "TabHome", "groups": [{
+                    "id": "ImageGeneratorGroup", "label": "Images", "icons": icons,
+                    "controls": [{"id": "OpenImageGenerator", "type": "button", "label": "Generate image",
+                                  "icons": icons, "actionId": "OpenTaskpane",
+                                  "supertip": {"title": "Generate image",
+                                               "description": "Describe a picture, pick one, insert it."}}],
+                }]}],
+            }],
+            "alternates": [{"hide": {"customOfficeAddin": {"officeAddinId": settings.addin_id}}}],
+        }],
+    }
+    if settings.client_id:
+        manifest["webApplicationInfo"] = {"id": settings.client_id, "resource": settings.resource}
+    return manifest
+
+
+def app_package(settings: ManifestSettings) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("manifest.json", json.dumps(unified_manifest(settings), indent=2))
+        package.writestr("color.png", icon_png(192))
+        package.writestr("outline.png", icon_png(32, outline=True))
+    return buffer.getvalue()
+
+
+def write_manifests(settings: ManifestSettings, out: Path) -> list[Path]:
+    """manifest.xml, app-package.zip and the icons (for hosting elsewhere) into `out`."""
+    settings = settings.checked()
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "manifest.xml", out / "app-package.zip"]
+    written[0].write_text(xml_manifest(settings), encoding="utf-8")
+    written[1].write_bytes(app_package(settings))
+    for size in OFFICE_SIZES:
+        path = out / "icons" / f"icon-{size}.png"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(icon_png(size))
+        written.append(path)
+    return written

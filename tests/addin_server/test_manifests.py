@@ -1,0 +1,96 @@
+"""`addin-server manifest`: the XML manifest and the app package validate against the offline schemas, and the
+icons are real PNGs at every size they are named at."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import jsonschema
+import pytest
+import xmlschema
+from PIL import Image
+
+from addin_server.cli import main
+
+SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
+CLIENT_ID = "11111111-2222-3333-4444-555555555555"
+
+
+@pytest.fixture(scope="module")
+def xml_schema():
+    return xmlschema.XMLSchema(str(SCHEMAS / "office-addin-xml" / "OfficeAppManifestV1_1.xsd"), validation="lax")
+
+
+@pytest.fixture(scope="module")
+def app_schema():
+    return jsonschema.Draft7Validator(json.loads((SCHEMAS / "teams-v1.24.json").read_text()))
+
+
+def generate(tmp_path, *extra) -> Path:
+    out = tmp_path / "manifests"
+    assert main(["manifest", "--base-url", "https://addin.contoso.test:8443", "--out", str(out), *extra]) == 0
+    return out
+
+
+@pytest.mark.parametrize("extra", [(), ("--client-id", CLIENT_ID)])
+def test_the_xml_manifest_validates(tmp_path, xml_schema, extra):
+    out = generate(tmp_path, *extra)
+    assert list(xml_schema.iter_errors(str(out / "manifest.xml"))) == []
+    text = (out / "manifest.xml").read_text()
+    assert '<Host Name="Document"/>' in text and '<Host Name="Presentation"/>' in text
+    assert "<AppDomain>https://addin.contoso.test:8443</AppDomain>" in text and 'id="TabHome"' in text
+    assert ("<WebApplicationInfo>" in text) == bool(extra)
+    if extra:
+        assert f"<Resource>api://addin.contoso.test:8443/{CLIENT_ID}</Resource>" in text
+
+
+def test_the_validator_catches_a_broken_manifest(tmp_path, xml_schema):
+    out = generate(tmp_path)
+    broken = (out / "manifest.xml").read_text().replace("<ProviderName>", "<Provider>").replace("</ProviderName>", "</Provider>")
+    assert list(xml_schema.iter_errors(broken))
+
+
+def test_the_app_package_validates_and_hides_the_xml_duplicate(tmp_path, app_schema):
+    out = generate(tmp_path, "--client-id", CLIENT_ID)
+    with zipfile.ZipFile(out / "app-package.zip") as package:
+        assert sorted(package.namelist()) == ["color.png", "manifest.json", "outline.png"]
+        manifest = json.loads(package.read("manifest.json"))
+        color, outline = (Image.open(io.BytesIO(package.read(name))) for name in ("color.png", "outline.png"))
+    assert [error.message for error in app_schema.iter_errors(manifest)] == []
+    xml_id = (out / "manifest.xml").read_text().split("<Id>")[1].split("</Id>")[0]
+    extension = manifest["extensions"][0]
+    assert extension["alternates"][0]["hide"]["customOfficeAddin"]["officeAddinId"] == xml_id == manifest["id"]
+    assert extension["requirements"]["scopes"] == ["document", "presentation"]
+    assert manifest["webApplicationInfo"]["id"] == CLIENT_ID
+    assert color.size == (192, 192) and outline.size == (32, 32) and outline.mode == "RGBA"
+    visible = [pixel for pixel in outline.getdata() if pixel[3] > 0]
+    assert visible and all(min(pixel[:3]) > 200 for pixel in visible if pixel[3] > 128)  # white on transparent
+    broken = {**manifest, "manifestVersion": "1.17"}
+    assert list(app_schema.iter_errors(broken))
+
+
+def test_icons_at_every_size_and_a_stable_add_in_id(tmp_path, client):
+    out = generate(tmp_path)
+    for size in (16, 32, 64, 80):
+        assert Image.open(out / "icons" / f"icon-{size}.png").size == (size, size)
+        served = client.get(f"/icons/icon-{size}.png")
+        assert served.status_code == 200 and served.data == (out / "icons" / f"icon-{size}.png").read_bytes()
+    assert client.get("/icons/icon-17.png").status_code == 404
+    first = (out / "manifest.xml").read_text()
+    assert first == (generate(tmp_path / "again") / "manifest.xml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--base-url", "http://localhost:8000"], "--base-url must be https://HOST[:PORT]"),
+        (["--base-url", "https://host/path"], "--base-url must be https://HOST[:PORT]"),
+        (["--base-url", "https://host", "--client-id", "my-app"], "--client-id must be a GUID"),
+    ],
+)
+def test_bad_options(tmp_path, capsys, arguments, message):
+    assert main(["manifest", *arguments, "--out", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
