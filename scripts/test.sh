@@ -4,8 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # LibreOffice is the second reader that renders generated .pptx/.docx files to check them; Redis holds
-# rate-limit counts shared between server processes. Both come from Debian's packages.
+# rate-limit counts shared between server processes; Chromium runs the task pane (Playwright drives it, no
+# browser download). All come from Debian's packages.
 missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-impress libreoffice-writer)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import json
+import shutil
 import socket
 from pathlib import Path
 
@@ -34,6 +36,19 @@ def no_network():
     socket.socket.connect = guarded_connect
     yield
     socket.socket.connect = original_connect
+
+
+#: The tiny model's limits: 64x64 by default, 32-128, 2 steps, guidance on (so prompts matter).
+TEST_MODEL_DEFAULTS = {"default_width": 64, "default_height": 64, "min_size": 32, "max_size": 128,
+                       "size_multiple": 8, "default_steps": 2, "default_guidance_scale": 5.0}
+
+
+@pytest.fixture(scope="session")
+def test_model_dir(sd15_dir, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("server-model") / "tiny"
+    shutil.copytree(sd15_dir, folder)
+    (folder / "engine_defaults.json").write_text(json.dumps(TEST_MODEL_DEFAULTS))
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -1,15 +1,43 @@
-"""What Office loads from this server besides the API: the add-in's icons (the task pane page comes next)."""
+"""What Office loads from this server besides the API: the task pane page, its scripts, and the icons.
+
+The page is plain HTML and ES modules (no front-end build): `static/taskpane.js` drives the UI, `api.js` talks
+to this server, `office_host.js` is the only code that calls Office.js.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app, render_template
 
+from addin_server.documents.sizing import generation_size
 from addin_server.errors import ApiError
 from addin_server.icons import OFFICE_SIZES, icon_png
 
-bp = Blueprint("taskpane", __name__)
+bp = Blueprint("taskpane", __name__, static_folder="static", static_url_path="/taskpane/static")
 
 ICON_SIZES = (*OFFICE_SIZES, 192)
+#: The shapes offered, as width:height; each maps to the model's nearest size.
+SHAPES = {"wide": (16, 9), "standard": (4, 3), "square": (1, 1), "tall": (9, 16)}
+STYLE_PRESETS = {
+    "none": "", "photo": "photographic, natural light", "illustration": "clean illustration",
+    "flat": "flat colours, simple shapes", "watercolour": "watercolour painting", "sketch": "pencil sketch",
+}
+
+
+@bp.get("/taskpane")
+def taskpane() -> str:
+    config = current_app.config["ADDIN"]
+    identity = config.identity
+    settings = {
+        "signIn": "entra" if identity.enabled else "local",
+        "clientId": identity.client_id,
+        "scopes": [f"{identity.app_id_uris[0] if identity.app_id_uris else 'api://' + identity.client_id}/"
+                   f"{identity.required_scope}"] if identity.enabled else [],
+        "maxImages": min(4, config.server.max_images_per_request),
+        "sizes": {name: "{}x{}".format(*generation_size(w, h, current_app.extensions["engine"].limits()))
+                  for name, (w, h) in SHAPES.items()},
+        "styles": list(STYLE_PRESETS.items()),  # a list keeps the order (JSON objects get sorted)
+    }
+    return render_template("taskpane/taskpane.html", settings=settings)
 
 
 @bp.get("/icons/icon-<int:size>.png")

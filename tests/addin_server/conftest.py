@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,18 +14,6 @@ from addin_server.errors import ApiError
 from addin_server.config import Config, ServerSettings
 from engine.settings import EngineSettings
 from tests.addin_server.live_server import LiveServer
-
-#: The tiny model's limits: 64x64 by default, 32-128, 2 steps, guidance on (so prompts matter).
-TEST_MODEL_DEFAULTS = {"default_width": 64, "default_height": 64, "min_size": 32, "max_size": 128,
-                       "size_multiple": 8, "default_steps": 2, "default_guidance_scale": 5.0}
-
-
-@pytest.fixture(scope="session")
-def test_model_dir(sd15_dir, tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("server-model") / "tiny"
-    shutil.copytree(sd15_dir, folder)
-    (folder / "engine_defaults.json").write_text(json.dumps(TEST_MODEL_DEFAULTS))
-    return folder
 
 
 def make_config(model_dir: Path, instance: Path, engine: dict | None = None, server: dict | None = None) -> Config:

@@ -98,7 +98,7 @@ def test_every_user_route_asks_for_a_token(make_app):
     app = make_app()
     client = app.test_client()
     public = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/static/<path:filename>", "/auth/login",
-              "/icons/icon-<int:size>.png",
+              "/icons/icon-<int:size>.png", "/taskpane", "/taskpane/static/<path:filename>",
               "/auth/callback"}
     for rule in app.url_map.iter_rules():
         if rule.rule in public:

@@ -1,0 +1,79 @@
+// Talks to this server: JSON calls with the bearer token, and job progress as Server-Sent Events read
+// through fetch (EventSource cannot send an Authorization header).
+
+export class ApiError extends Error {
+  constructor(status, body, retryAfter) {
+    const error = (body && body.error) || {};
+    super(error.message || `The server answered ${status}.`);
+    this.status = status;
+    this.code = error.code || "";
+    this.param = error.param || null;
+    this.retryAfter = retryAfter ? Number(retryAfter) : null;
+  }
+}
+
+export class Api {
+  constructor(getToken) {
+    this.getToken = getToken;  // async () => token or null (local mode)
+  }
+
+  async headers(extra = {}) {
+    const token = await this.getToken();
+    return token ? { ...extra, Authorization: `Bearer ${token}` } : extra;
+  }
+
+  async request(method, path, body) {
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers: await this.headers(body ? { "Content-Type": "application/json" } : {}),
+        body: body ? JSON.stringify(body) : undefined,
+      });
+    } catch (error) {
+      throw new ApiError(0, { error: { message: "The image server cannot be reached. Check your connection.",
+                                       code: "unreachable" } });
+    }
+    const data = await response.json().catch(() => null);
+    if (!response.ok) throw new ApiError(response.status, data, response.headers.get("Retry-After"));
+    return data;
+  }
+
+  createJob(fields) { return this.request("POST", "/api/jobs", fields); }
+  cancelJob(id) { return this.request("DELETE", `/api/jobs/${id}`); }
+  history() { return this.request("GET", "/api/jobs?limit=12"); }
+
+  async imageBase64(url) {
+    const response = await fetch(url, { headers: await this.headers() });
+    if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(binary);  // raw base64: Office rejects a data: prefix
+  }
+
+  // Calls onEvent(name, job) for each event until the job ends; returns the final job.
+  async followJob(job, onEvent, signal) {
+    const response = await fetch(job.links.events, { headers: await this.headers(), signal });
+    if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "", last = job;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return last;
+      buffer += decoder.decode(value, { stream: true });
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const frame = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const name = /^event: (.*)$/m.exec(frame)?.[1];
+        const data = /^data: (.*)$/m.exec(frame)?.[1];
+        if (name && data) {
+          last = JSON.parse(data);
+          onEvent(name, last);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,105 @@
+// The only code that calls Office.js. Universal paths first (setSelectedDataAsync in PowerPoint,
+// insertInlinePictureFromBase64 in Word); alt text, backgrounds and slide size only where the API set has them.
+
+const WEB_IMAGE_LIMIT = 5 * 1024 * 1024;  // PowerPoint and Word on the web refuse bigger pictures
+
+export function inOffice() {
+  return typeof Office !== "undefined" && Office.context && ["PowerPoint", "Word"].includes(hostName());
+}
+
+export function hostName() {
+  const host = Office.context.host;
+  return typeof host === "string" ? host : Object.keys(Office.HostType || {}).find((k) => Office.HostType[k] === host);
+}
+
+const supports = (set, version) => Office.context.requirements.isSetSupported(set, version);
+
+export function features() {
+  const ppt = hostName() === "PowerPoint";
+  return {
+    background: ppt && supports("PowerPointApi", "1.10"),
+    altText: ppt ? supports("PowerPointApi", "1.10") : true,
+    slideSize: ppt && supports("PowerPointApi", "1.10"),
+  };
+}
+
+// The shape of the place the picture goes, in points: the slide, or Word's usual text width.
+export async function targetSize() {
+  if (hostName() === "Word") return { width: 468, height: 263 };
+  if (features().slideSize) {
+    return PowerPoint.run(async (context) => {
+      const setup = context.presentation.pageSetup;
+      setup.load("slideWidth,slideHeight");
+      await context.sync();
+      return { width: setup.slideWidth, height: setup.slideHeight };
+    });
+  }
+  return { width: 960, height: 540 };  // 16:9, PowerPoint's default
+}
+
+// Insert a picture; `image` = {base64, width, height} in pixels; `altText` = the prompt.
+export async function insertImage(image, { altText, asBackground }) {
+  const base64 = image.base64.length > WEB_IMAGE_LIMIT ? await asSmallerJpeg(image) : image.base64;
+  if (hostName() === "Word") return insertIntoWord(base64, image, altText);
+  if (asBackground) return setSlideBackground(base64);
+  return insertOnSlide(base64, image, altText);
+}
+
+async function insertOnSlide(base64, image, altText) {
+  const slide = await targetSize();
+  const width = slide.width * 0.5;
+  const height = width * image.height / image.width;
+  await new Promise((resolve, reject) => {
+    Office.context.document.setSelectedDataAsync(base64, {
+      coercionType: Office.CoercionType.Image,
+      imageLeft: (slide.width - width) / 2, imageTop: (slide.height - height) / 2,
+      imageWidth: width, imageHeight: height,
+    }, (result) => result.status === Office.AsyncResultStatus.Succeeded
+      ? resolve() : reject(new Error(result.error.message)));
+  });
+  if (!features().altText) return;
+  await PowerPoint.run(async (context) => {
+    const shapes = context.presentation.getSelectedSlides().getItemAt(0).shapes;
+    shapes.load("items");
+    await context.sync();
+    const picture = shapes.items[shapes.items.length - 1];
+    picture.name = "Generated image";
+    picture.altTextTitle = "Generated image";
+    picture.altTextDescription = altText;
+    await context.sync();
+  });
+}
+
+async function setSlideBackground(base64) {
+  await PowerPoint.run(async (context) => {
+    const slide = context.presentation.getSelectedSlides().getItemAt(0);
+    slide.background.fill.setPictureOrTextureFill({ imageBase64: base64 });
+    await context.sync();
+  });
+}
+
+async function insertIntoWord(base64, image, altText) {
+  await Word.run(async (context) => {
+    const picture = context.document.getSelection().insertInlinePictureFromBase64(base64, "Replace");
+    picture.lockAspectRatio = true;
+    picture.width = 468;  // the text width of a Letter/A4 page with default margins, in points
+    picture.height = 468 * image.height / image.width;
+    picture.altTextTitle = "Generated image";
+    picture.altTextDescription = altText;
+    await context.sync();
+  });
+}
+
+async function asSmallerJpeg(image) {
+  const bitmap = await createImageBitmap(await (await fetch(`data:image/png;base64,${image.base64}`)).blob());
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  canvas.getContext("2d").drawImage(bitmap, 0, 0);
+  for (let quality = 0.9; quality > 0.3; quality -= 0.15) {
+    const blob = await canvas.convertToBlob({ type: "image/jpeg", quality });
+    const bytes = new Uint8Array(await blob.arrayBuffer());
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    if (binary.length * 4 / 3 < WEB_IMAGE_LIMIT) return btoa(binary);
+  }
+  throw new Error("The picture is too large for Office, even as a JPEG.");
+}

@@ -1,0 +1,68 @@
+"""A real headless Chromium (Debian's, no browser download) on the task pane of a real server, with the Office
+host double served at the office.js CDN address."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.addin_server.live_server import LiveServer
+
+DOUBLE = (Path(__file__).parent / "office_double.js").read_text()
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.fail("Chromium is not installed (scripts/test.sh installs Debian's chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True,
+                                             args=["--no-sandbox", "--disable-gpu"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def server(test_model_dir, tmp_path_factory):
+    server = LiveServer(test_model_dir, tmp_path_factory.mktemp("taskpane") / "instance",
+                        env={"ENGINE_MAX_JOBS_PER_USER": "0", "RATE_LIMIT": "1000/minute"}).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def open_pane(browser, server):
+    """Open the task pane as if in `host`, with the API sets in `sets`; returns the page."""
+    pages = []
+
+    def open_(host: str = "PowerPoint", sets: dict | None = None, office: bool = True, **config):
+        page = browser.new_page(viewport={"width": 360, "height": 900})
+        settings = {"host": host, "sets": sets if sets is not None else {"PowerPointApi": "1.10"}, **config}
+        if office:
+            page.route("https://appsforoffice.microsoft.com/**", lambda route: route.fulfill(
+                content_type="text/javascript", body=f"window.__officeConfig = {json.dumps(settings)};\n{DOUBLE}"))
+        else:
+            page.route("https://appsforoffice.microsoft.com/**", lambda route: route.abort())
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.errors = errors
+        page.goto(server.url + "/taskpane")
+        page.wait_for_selector("#app[aria-busy=false]")
+        pages.append(page)
+        return page
+
+    yield open_
+    for page in pages:
+        assert page.errors == [], page.errors
+        page.close()
+
+
+def screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"taskpane-{name}.png"), full_page=True)

@@ -1,0 +1,91 @@
+// A stand-in for Office.js in the browser tests: the globals the task pane uses, checking calls the way
+// Office does (raw base64, sizes in points, API sets) and recording each one in window.__officeCalls.
+(() => {
+  const config = window.__officeConfig || { host: "PowerPoint", sets: { PowerPointApi: "1.10" } };
+  const calls = (window.__officeCalls = []);
+  const versionAtLeast = (have, want) => {
+    const [a, b] = [have, want].map((v) => v.split(".").map(Number));
+    return a[0] > b[0] || (a[0] === b[0] && (a[1] || 0) >= (b[1] || 0));
+  };
+  const isBase64 = (data) => typeof data === "string" && !data.startsWith("data:") && /^[A-Za-z0-9+/]+=*$/.test(data);
+  const shapes = [];
+  const fail = (message) => { throw new Error(message); };
+
+  window.Office = {
+    HostType: { PowerPoint: "PowerPoint", Word: "Word" },
+    CoercionType: { Image: "image" },
+    AsyncResultStatus: { Succeeded: "succeeded", Failed: "failed" },
+    EventType: { DialogMessageReceived: "dialogMessageReceived" },
+    onReady: (callback) => Promise.resolve().then(() => callback({ host: config.host })),
+    context: {
+      host: config.host,
+      requirements: { isSetSupported: (set, version) => set in config.sets && versionAtLeast(config.sets[set], version) },
+      document: {
+        setSelectedDataAsync(data, options, callback) {
+          const problems = [];
+          if (!isBase64(data)) problems.push("not raw base64");
+          if (options.coercionType !== "image") problems.push("not an image coercion");
+          for (const key of ["imageLeft", "imageTop", "imageWidth", "imageHeight"]) {
+            if (typeof options[key] !== "number" || !(options[key] >= 0) || options[key] > 5000) problems.push(`${key} not in points`);
+          }
+          calls.push({ call: "setSelectedDataAsync", data, options, problems });
+          if (config.refuseInsert || problems.length) {
+            callback({ status: "failed", error: { code: 2001, message: config.refuseInsert || problems.join(", ") } });
+          } else {
+            shapes.push({ name: "Picture", altTextTitle: "", altTextDescription: "" });
+            callback({ status: "succeeded" });
+          }
+        },
+      },
+    },
+    auth: { getAccessToken: () => Promise.reject({ code: 13001 }) },
+  };
+
+  const requireSet = (set, version) => Office.context.requirements.isSetSupported(set, version) || fail(`${set} ${version} is not supported`);
+
+  window.PowerPoint = {
+    run: async (batch) => {
+      const context = {
+        presentation: {
+          pageSetup: { slideWidth: config.slideWidth || 960, slideHeight: config.slideHeight || 540,
+                       load() { requireSet("PowerPointApi", "1.10"); } },
+          getSelectedSlides: () => ({
+            getItemAt: () => ({
+              shapes: { items: shapes, load() {} },
+              background: { fill: { setPictureOrTextureFill(options) {
+                requireSet("PowerPointApi", "1.10");
+                if (!isBase64(options.imageBase64)) fail("not raw base64");
+                calls.push({ call: "setPictureOrTextureFill", data: options.imageBase64 });
+              } } },
+            }),
+          }),
+        },
+        sync: async () => { calls.push({ call: "sync", shapes: JSON.parse(JSON.stringify(shapes)) }); },
+      };
+      return batch(context);
+    },
+  };
+
+  window.Word = {
+    run: async (batch) => {
+      const pictures = [];
+      const context = {
+        document: {
+          getSelection: () => ({
+            insertInlinePictureFromBase64(data, location) {
+              if (!isBase64(data)) fail("not raw base64");
+              const picture = { data, location };
+              pictures.push(picture);
+              return picture;
+            },
+          }),
+        },
+        sync: async () => {
+          for (const picture of pictures) calls.push({ call: "insertInlinePictureFromBase64", ...picture });
+          pictures.length = 0;
+        },
+      };
+      return batch(context);
+    },
+  };
+})();

@@ -1,0 +1,149 @@
+"""The task pane in headless Chromium against a real server, with the Office double in place of Office.js."""
+
+from __future__ import annotations
+
+import base64
+
+import requests
+
+from tests.browser.conftest import screenshot
+
+
+def office_calls(page, name: str) -> list[dict]:
+    return [call for call in page.evaluate("window.__officeCalls") if call["call"] == name]
+
+
+def generate(page, prompt: str) -> None:
+    page.fill("#prompt", prompt)
+    page.click("#generate")
+    page.wait_for_selector("#results:not([hidden])", timeout=60_000)
+
+
+def served_image(server, page, index: int) -> str:
+    """The base64 of variation `index` as the API serves it."""
+    label = page.get_attribute(f"#grid button:nth-child({index + 1})", "aria-label")
+    seed = int(label.rsplit("seed ", 1)[1])
+    job = next(job for job in server.get("/api/jobs").json()["data"] if any(i["seed"] == seed for i in job["images"]))
+    url = next(image["url"] for image in job["images"] if image["seed"] == seed)
+    return base64.b64encode(requests.get(url, timeout=10).content).decode()
+
+
+def test_powerpoint_generate_progress_choose_insert(open_pane, server):
+    page = open_pane("PowerPoint")
+    assert page.input_value("#shape") == "wide" and page.get_attribute("#background-option", "hidden") is None
+    page.click("#advanced summary")
+    page.fill("#steps", "40")
+    page.fill("#prompt", "a red circle on white")
+    page.click("#generate")
+    page.wait_for_function("document.getElementById('progress').value > 0", timeout=60_000)
+    assert "step" in page.inner_text("#progress-label")
+    page.wait_for_selector("#results:not([hidden])", timeout=60_000)
+    assert page.locator("#grid button").count() == 2
+    page.click("#grid button:nth-child(2)")
+    page.click("#insert")
+    page.wait_for_selector("#message:not([hidden])")
+    [insert] = office_calls(page, "setSelectedDataAsync")
+    assert insert["problems"] == [] and insert["data"] == served_image(server, page, 1)
+    assert insert["options"]["imageWidth"] == 480 and insert["options"]["imageLeft"] == 240  # points, centred
+    last_shape = office_calls(page, "sync")[-1]["shapes"][-1]
+    assert last_shape["altTextDescription"] == "a red circle on white" and last_shape["name"] == "Generated image"
+    screenshot(page, "powerpoint")
+
+
+def test_powerpoint_background_and_an_older_powerpoint(open_pane):
+    page = open_pane("PowerPoint")
+    generate(page, "a night sky")
+    page.check("input[value=background]")
+    page.click("#insert")
+    page.wait_for_selector("#message:not([hidden])")
+    assert len(office_calls(page, "setPictureOrTextureFill")) == 1
+    old = open_pane("PowerPoint", sets={"PowerPointApi": "1.4"})
+    assert old.get_attribute("#background-option", "hidden") is not None  # hidden, not broken
+    generate(old, "a square")
+    old.click("#insert")
+    old.wait_for_selector("#message:not([hidden])")
+    assert old.inner_text("#message") == "Inserted." and len(office_calls(old, "setSelectedDataAsync")) == 1
+    assert office_calls(old, "sync") == []  # no alt-text call where the API set lacks it
+
+
+def test_word_inserts_inline_with_alt_text(open_pane, server):
+    page = open_pane("Word", sets={"WordApi": "1.2"})
+    assert page.get_attribute("#placement", "hidden") is not None
+    generate(page, "a blue square")
+    page.click("#insert")
+    page.wait_for_selector("#message:not([hidden])")
+    [picture] = office_calls(page, "insertInlinePictureFromBase64")
+    assert picture["data"] == served_image(server, page, 0) and picture["location"] == "Replace"
+    assert picture["altTextDescription"] == "a blue square" and picture["width"] == 468
+    screenshot(page, "word")
+
+
+def test_cancel_stops_the_job(open_pane):
+    page = open_pane("PowerPoint")
+    page.click("#advanced summary")
+    page.fill("#steps", "150")
+    page.fill("#prompt", "a slow picture")
+    page.click("#generate")
+    page.wait_for_function("document.getElementById('progress').value > 0", timeout=60_000)
+    page.click("#cancel")
+    page.wait_for_selector("#message:not([hidden])", timeout=30_000)
+    assert page.inner_text("#message") == "Cancelled." and not page.is_visible("#results")
+
+
+def test_a_busy_server_shows_the_wait(open_pane):
+    page = open_pane("PowerPoint")
+    # The server's own 429 body and header, as the queue-full path sends them.
+    page.route("**/api/jobs", lambda route: route.fulfill(
+        status=429, headers={"Retry-After": "7", "Content-Type": "application/json"},
+        body='{"error": {"message": "the queue is full", "type": "rate_limit_error", "param": null, "code": "queue_full"}}')
+        if route.request.method == "POST" else route.continue_())
+    page.fill("#prompt", "anything")
+    page.click("#generate")
+    page.wait_for_selector("#message.error")
+    assert page.inner_text("#message") == "The image server is busy. Try again in 7 s."
+
+
+def test_office_refusing_the_picture_is_explained(open_pane):
+    page = open_pane("PowerPoint", refuseInsert="The picture could not be inserted (2001)")
+    generate(page, "a heart")
+    page.click("#insert")
+    page.wait_for_selector("#message.error")
+    assert "Office refused the picture: The picture could not be inserted (2001)" in page.inner_text("#message")
+
+
+def test_keyboard_only(open_pane):
+    page = open_pane("PowerPoint")
+    assert page.evaluate("document.activeElement.id") == "prompt"
+    page.keyboard.type("a keyboard star")
+    for _ in range(20):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "generate":
+            break
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#results:not([hidden])", timeout=60_000)
+    assert page.evaluate("document.activeElement.getAttribute('role')") == "option"
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "insert":
+            break
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#message:not([hidden])")
+    assert len(office_calls(page, "setSelectedDataAsync")) == 1
+    labels = page.evaluate("[...document.querySelectorAll('input, select, textarea')]"
+                           ".filter(e => e.type !== 'radio' && !document.querySelector(`label[for=${e.id}]`)).map(e => e.id)")
+    assert labels == []  # every field has a label
+
+
+def test_history_inserts_again(open_pane):
+    page = open_pane("PowerPoint")
+    generate(page, "a history circle")
+    page.wait_for_selector("#history button")
+    page.click("#history button >> nth=0")
+    page.wait_for_selector("#message:not([hidden])")
+    assert len(office_calls(page, "setSelectedDataAsync")) == 1
+
+
+def test_outside_office_the_page_says_where_to_open_it(open_pane):
+    page = open_pane(office=False)
+    assert page.is_visible("#outside-office") and not page.is_visible("#generate-form")
+    screenshot(page, "browser")
