@@ -171,6 +171,11 @@ MULTI_TENANT = ("organizations", "common")
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 
 
+def is_guid(value: object) -> bool:
+    """Entra ID client and tenant ids, and Office add-in ids, are GUIDs."""
+    return isinstance(value, str) and _GUID.match(value) is not None
+
+
 @dataclass(frozen=True)
 class IdentitySettings:
     """Entra ID sign-in; with no client id the server stays in local mode (loopback only, one user)."""
@@ -244,11 +249,11 @@ def identity_settings_from_env(env: Mapping[str, str]) -> IdentitySettings:
         return settings
     if not settings.tenant_id:
         raise ConfigError("ENTRA_TENANT_ID is required with ENTRA_CLIENT_ID (a tenant id, or organizations)")
-    if not _GUID.match(settings.client_id):
+    if not is_guid(settings.client_id):
         raise ConfigError(f"ENTRA_CLIENT_ID must be a GUID, got {settings.client_id!r}")
     if settings.multi_tenant and not settings.allowed_tenants:
         raise ConfigError("ENTRA_ALLOWED_TENANTS is required when ENTRA_TENANT_ID is organizations (multi-tenant)")
-    if not settings.multi_tenant and not _GUID.match(settings.tenant_id):
+    if not settings.multi_tenant and not is_guid(settings.tenant_id):
         raise ConfigError(f"ENTRA_TENANT_ID must be a GUID or organizations, got {settings.tenant_id!r}")
     if not settings.authority.startswith("https://"):
         raise ConfigError(f"ENTRA_AUTHORITY must be https://, got {settings.authority!r}")

@@ -18,13 +18,13 @@ from urllib.parse import urlparse
 
 import jinja2
 
+from addin_server.config import is_guid
 from addin_server.icons import OFFICE_SIZES, icon_png
 
 MANIFEST_TEMPLATES = Path(__file__).resolve().parent.parent / "manifest"
 UNIFIED_SCHEMA_VERSION = "1.24"
 NAME = "Image Generator"
 DESCRIPTION = "Generate images privately on your organization's own server and insert them into Word and PowerPoint."
-_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 
 
 class ManifestError(ValueError):
@@ -47,7 +47,7 @@ class ManifestSettings:
             raise ManifestError(f"--base-url must be https://HOST[:PORT] (Office loads add-ins over HTTPS only), "
                                 f"got {self.base_url!r}")
         for name, value in (("--client-id", self.client_id), ("--id", self.addin_id)):
-            if value is not None and not _GUID.match(value):
+            if value is not None and not is_guid(value):
                 raise ManifestError(f"{name} must be a GUID, got {value!r}")
         if not re.match(r"^\d+\.\d+\.\d+$", self.version):
             raise ManifestError(f"--version must look like 1.0.0, got {self.version!r}")

@@ -92,3 +92,13 @@ def redis_url(tmp_path_factory):
     yield f"redis://127.0.0.1:{port}"
     process.terminate()
     process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def provider(tmp_path_factory):
+    """A local Entra-like OpenID provider over HTTPS (tests/identity_provider.py)."""
+    from tests.identity_provider import LocalIdentityProvider
+
+    provider = LocalIdentityProvider(tmp_path_factory.mktemp("identity")).start()
+    yield provider
+    provider.stop()

@@ -7,7 +7,6 @@ Rules from ../shared/notes/identity.md; PyJWT does the cryptography, this module
 from __future__ import annotations
 
 import json
-import re
 import ssl
 import threading
 import urllib.request
@@ -16,12 +15,11 @@ import jwt
 from flask import Request, g
 
 from addin_server.auth.users import User
-from addin_server.config import IdentitySettings
+from addin_server.config import IdentitySettings, is_guid
 from addin_server.errors import ApiError
 
 MAX_TOKEN_CHARS = 16_384
 LEEWAY_S = 60
-_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 V1_ISSUER = "https://sts.windows.net/{tid}/"
 
 
@@ -127,7 +125,7 @@ class EntraAuthenticator:
         except jwt.InvalidTokenError as error:
             raise invalid_token(f"the token is not valid: {error}") from None
         tenant = claims.get("tid")
-        if not isinstance(tenant, str) or not _GUID.match(tenant):
+        if not is_guid(tenant):
             raise invalid_token("the token's tenant (tid) is not a tenant id")
         accepted_issuers = {f"{self.settings.authority}/{tenant}/v2.0", V1_ISSUER.format(tid=tenant)}
         if claims.get("iss") not in accepted_issuers:

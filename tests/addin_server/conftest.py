@@ -52,3 +52,16 @@ class HeaderUser:
         if not name:
             raise ApiError(401, "sign in", "unauthenticated")
         return User(id=name, name=name)
+
+
+def wait_for_job(client, job_id: str, headers: dict | None = None, timeout: float = 60) -> dict:
+    """Poll a job through the test client until it has ended; returns its last state."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/jobs/{job_id}", headers=headers).get_json()
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish")

@@ -41,7 +41,8 @@ def open_pane(browser, server):
     """Open the task pane as if in `host`, with the API sets in `sets`; returns the page."""
     pages = []
 
-    def open_(host: str = "PowerPoint", sets: dict | None = None, office: bool = True, **config):
+    def open_(host: str = "PowerPoint", sets: dict | None = None, office: bool = True, at=None, **config):
+        target = at or server
         page = browser.new_page(viewport={"width": 360, "height": 900})
         settings = {"host": host, "sets": sets if sets is not None else {"PowerPointApi": "1.10"}, **config}
         if office:
@@ -52,7 +53,7 @@ def open_pane(browser, server):
         errors = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.errors = errors
-        page.goto(server.url + "/taskpane")
+        page.goto(target.url + "/taskpane")
         page.wait_for_selector("#app[aria-busy=false]")
         pages.append(page)
         return page

@@ -38,7 +38,12 @@
         },
       },
     },
-    auth: { getAccessToken: () => Promise.reject({ code: 13001 }) },
+    auth: {
+      getAccessToken: (options) => {
+        calls.push({ call: "getAccessToken", options });
+        return config.accessToken ? Promise.resolve(config.accessToken) : Promise.reject({ code: 13001 });
+      },
+    },
   };
 
   const requireSet = (set, version) => Office.context.requirements.isSetSupported(set, version) || fail(`${set} ${version} is not supported`);

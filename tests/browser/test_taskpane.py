@@ -147,3 +147,49 @@ def test_outside_office_the_page_says_where_to_open_it(open_pane):
     page = open_pane(office=False)
     assert page.is_visible("#outside-office") and not page.is_visible("#generate-form")
     screenshot(page, "browser")
+
+
+def test_more_like_this_keeps_the_prompt_with_new_seeds(open_pane):
+    page = open_pane("PowerPoint")
+    page.click("#advanced summary")
+    page.fill("#seed", "100")
+    generate(page, "a matching set")
+    first = page.get_attribute("#grid button:nth-child(1)", "aria-label")
+    assert first.endswith("seed 100")
+    page.click("#more")
+    page.wait_for_function(f"document.querySelector('#grid button').getAttribute('aria-label') !== {first!r}",
+                           timeout=60_000)
+    assert not page.get_attribute("#grid button:nth-child(1)", "aria-label").endswith("seed 100")
+
+
+def test_signed_in_with_office_sso(open_pane, test_model_dir, tmp_path, provider):
+    from tests.addin_server.live_server import LiveServer
+    from tests.identity_provider import CLIENT_ID, TENANT
+
+    server = LiveServer(test_model_dir, tmp_path / "instance", env={
+        "ENTRA_CLIENT_ID": CLIENT_ID, "ENTRA_TENANT_ID": TENANT, "ENTRA_AUTHORITY": provider.base_url,
+        "ENTRA_CA_FILE": str(provider.ca_file)}).start()
+    try:
+        signed_out = open_pane("PowerPoint", at=server)
+        signed_out.fill("#prompt", "not signed in")
+        signed_out.click("#generate")
+        signed_out.wait_for_selector("#message.error")
+        assert signed_out.inner_text("#message") == "Sign in to generate images."
+        assert signed_out.is_visible("#sign-in")
+        page = open_pane("PowerPoint", at=server, accessToken=provider.token(oid="pane-user"))
+        generate(page, "signed in with SSO")
+        assert office_calls(page, "getAccessToken")[0]["options"]["allowSignInPrompt"] is True
+        jobs = server.get("/api/jobs", headers={"Authorization": f"Bearer {provider.token(oid='pane-user')}"}).json()
+        assert jobs["data"][0]["request"]["prompt"] == "signed in with SSO"
+    finally:
+        server.stop()
+
+
+def test_an_unreachable_server_is_explained(open_pane):
+    page = open_pane("Word", sets={"WordApi": "1.2"})
+    page.route("**/api/jobs", lambda route: route.abort() if route.request.method == "POST" else route.continue_())
+    page.fill("#prompt", "offline")
+    page.click("#generate")
+    page.wait_for_selector("#message.error")
+    assert page.inner_text("#message") == "The image server cannot be reached. Check your connection."
+    assert page.is_enabled("#generate")  # ready to try again

@@ -23,13 +23,10 @@ export class Api {
   }
 
   async request(method, path, body) {
+    const headers = await this.headers(body ? { "Content-Type": "application/json" } : {});  // may ask to sign in
     let response;
     try {
-      response = await fetch(path, {
-        method,
-        headers: await this.headers(body ? { "Content-Type": "application/json" } : {}),
-        body: body ? JSON.stringify(body) : undefined,
-      });
+      response = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined });
     } catch (error) {
       throw new ApiError(0, { error: { message: "The image server cannot be reached. Check your connection.",
                                        code: "unreachable" } });

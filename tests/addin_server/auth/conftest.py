@@ -9,14 +9,7 @@ import pytest
 from addin_server.app import create_app, shutdown_app
 from addin_server.config import IdentitySettings
 from tests.addin_server.conftest import make_config
-from tests.identity_provider import CLIENT_ID, TENANT, LocalIdentityProvider
-
-
-@pytest.fixture(scope="session")
-def provider(tmp_path_factory):
-    provider = LocalIdentityProvider(tmp_path_factory.mktemp("identity")).start()
-    yield provider
-    provider.stop()
+from tests.identity_provider import CLIENT_ID, TENANT
 
 
 def identity_settings(provider, **overrides) -> IdentitySettings:

@@ -13,6 +13,7 @@ import pytest
 from addin_server.config import Config, ConfigError
 from addin_server.serve import check_can_serve
 from tests.addin_server.auth.conftest import bearer
+from tests.addin_server.conftest import wait_for_job
 from tests.identity_provider import CLIENT_ID, OTHER_TENANT, TENANT
 
 
@@ -150,10 +151,7 @@ def test_the_key_endpoint_failing_answers_503_never_lets_in(make_app, provider):
 
 def test_two_users_never_see_each_other(client, provider):
     alice, bob = bearer(provider.token(oid="alice")), bearer(provider.token(oid="bob", name="Bob"))
-    job = client.post("/api/jobs", json={"prompt": "alice's"}, headers=alice).get_json()
-    deadline = time.monotonic() + 30
-    while job["status"] != "succeeded" and time.monotonic() < deadline:
-        job = client.get(f"/api/jobs/{job['id']}", headers=alice).get_json()
+    job = wait_for_job(client, client.post("/api/jobs", json={"prompt": "alice's"}, headers=alice).get_json()["id"], alice)
     image = f"/api/images/{job['images'][0]['id']}"
     assert client.get(image, headers=alice).status_code == 200
     for path in (f"/api/jobs/{job['id']}", image, f"/api/jobs/{job['id']}/events"):

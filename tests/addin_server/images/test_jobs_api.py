@@ -10,18 +10,8 @@ import pytest
 from PIL import Image
 
 from addin_server.app import create_app, shutdown_app
-from tests.addin_server.conftest import HeaderUser, make_config
+from tests.addin_server.conftest import HeaderUser, make_config, wait_for_job
 from tests.fault_injection import ExplodingPipeline
-
-
-def wait_final(client, job_id: str, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/jobs/{job_id}").get_json()
-        if job["status"] in ("succeeded", "failed", "cancelled"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish")
 
 
 def parse_events(text: str) -> list[tuple[str, dict]]:
@@ -38,7 +28,7 @@ def test_a_job_is_accepted_then_succeeds_with_its_images(client):
     job = response.get_json()
     assert response.headers["Location"] == f"/api/jobs/{job['id']}"
     assert job["status"] in ("queued", "running") and job["request"]["seed"] == 42
-    job = wait_final(client, job["id"])
+    job = wait_for_job(client, job["id"])
     assert job["status"] == "succeeded" and job["error"] is None
     assert [image["seed"] for image in job["images"]] == [42, 43]
     assert job["progress"]["step"] == job["progress"]["total_steps"] == 2
@@ -85,7 +75,7 @@ def test_cancel_a_queued_job_and_a_running_one(test_model_dir, tmp_path):
         assert response.get_json()["status"] == "cancelled" and response.get_json()["error"]["code"] == "cancelled"
         response = client.delete(f"/api/jobs/{running['id']}")
         assert response.status_code in (200, 202)
-        job = wait_final(client, running["id"])
+        job = wait_for_job(client, running["id"])
         assert job["status"] == "cancelled" and job["images"] == [] and job["progress"]["step"] < 150
         # Cancelling again changes nothing.
         assert client.delete(f"/api/jobs/{running['id']}").get_json()["status"] == "cancelled"
@@ -97,7 +87,7 @@ def test_cancel_a_queued_job_and_a_running_one(test_model_dir, tmp_path):
 def test_history_lists_the_callers_jobs_newest_first_in_pages(client):
     ids = [client.post("/api/jobs", json={"prompt": f"job {i}"}).get_json()["id"] for i in range(3)]
     for job_id in ids:
-        wait_final(client, job_id)
+        wait_for_job(client, job_id)
     page = client.get("/api/jobs?limit=2").get_json()
     assert [job["id"] for job in page["data"]] == ids[::-1][:2] and page["has_more"]
     before = page["data"][-1]["created_at"]
@@ -124,7 +114,7 @@ def test_per_user_limit_answers_429_with_retry_after(test_model_dir, tmp_path):
         assert response.get_json()["error"]["code"] == "too_many_jobs"
         assert response.get_json()["error"]["type"] == "rate_limit_error"
         client.delete(f"/api/jobs/{first['id']}")
-        wait_final(client, first["id"])
+        wait_for_job(client, first["id"])
         assert client.post("/api/jobs", json={"prompt": "now it fits"}).status_code == 202
         metrics = client.get("/metrics").get_data(as_text=True)
         assert 'addin_errors_total{kind="too_many_jobs"} 1.0' in metrics
@@ -142,10 +132,7 @@ def two_user_client(test_model_dir, tmp_path):
 def test_users_see_only_their_own_jobs_and_images(two_user_client):
     client = two_user_client
     alice, bob = {"X-Test-User": "alice"}, {"X-Test-User": "bob"}
-    job = client.post("/api/jobs", json={"prompt": "alice's"}, headers=alice).get_json()
-    deadline = time.monotonic() + 30
-    while job["status"] != "succeeded" and time.monotonic() < deadline:
-        job = client.get(f"/api/jobs/{job['id']}", headers=alice).get_json()
+    job = wait_for_job(client, client.post("/api/jobs", json={"prompt": "alice's"}, headers=alice).get_json()["id"], alice)
     image_path = f"/api/images/{job['images'][0]['id']}"
     assert client.get(image_path, headers=alice).status_code == 200
     for method, path in (("get", f"/api/jobs/{job['id']}"), ("get", f"/api/jobs/{job['id']}/events"),
