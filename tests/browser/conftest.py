@@ -43,13 +43,16 @@ def open_pane(browser, server):
 
     def open_(host: str = "PowerPoint", sets: dict | None = None, office: bool = True, at=None, **config):
         target = at or server
-        page = browser.new_page(viewport={"width": 360, "height": 900})
+        # A context, so the double also reaches the sign-in dialog's window; the local identity provider's
+        # test CA is not in Chromium's store.
+        context = browser.new_context(viewport={"width": 360, "height": 900}, ignore_https_errors=True)
+        page = context.new_page()
         settings = {"host": host, "sets": sets if sets is not None else {"PowerPointApi": "1.10"}, **config}
         if office:
-            page.route("https://appsforoffice.microsoft.com/**", lambda route: route.fulfill(
+            context.route("https://appsforoffice.microsoft.com/**", lambda route: route.fulfill(
                 content_type="text/javascript", body=f"window.__officeConfig = {json.dumps(settings)};\n{DOUBLE}"))
         else:
-            page.route("https://appsforoffice.microsoft.com/**", lambda route: route.abort())
+            context.route("https://appsforoffice.microsoft.com/**", lambda route: route.abort())
         errors = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.errors = errors
@@ -61,7 +64,7 @@ def open_pane(browser, server):
     yield open_
     for page in pages:
         assert page.errors == [], page.errors
-        page.close()
+        page.context.close()
 
 
 def screenshot(page, name: str) -> None:

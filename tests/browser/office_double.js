@@ -20,6 +20,18 @@
     context: {
       host: config.host,
       requirements: { isSetSupported: (set, version) => set in config.sets && versionAtLeast(config.sets[set], version) },
+      ui: {
+        // The dialog opens as a real window; its own double relays messageParent to the handler here.
+        displayDialogAsync(url, options, callback) {
+          calls.push({ call: "displayDialogAsync", url });
+          const dialog = window.open(url, "office-dialog");
+          callback({ status: "succeeded", value: {
+            addEventHandler: (type, handler) => { window.__dialogHandler = handler; },
+            close: () => dialog.close(),
+          } });
+        },
+        messageParent: (message) => window.opener.__dialogHandler({ message }),
+      },
       document: {
         setSelectedDataAsync(data, options, callback) {
           const problems = [];

@@ -181,6 +181,13 @@ def test_signed_in_with_office_sso(open_pane, test_model_dir, tmp_path, provider
         assert office_calls(page, "getAccessToken")[0]["options"]["allowSignInPrompt"] is True
         jobs = server.get("/api/jobs", headers={"Authorization": f"Bearer {provider.token(oid='pane-user')}"}).json()
         assert jobs["data"][0]["request"]["prompt"] == "signed in with SSO"
+
+        # SSO unavailable: the Sign in button runs the dialog (MSAL code flow at the provider) instead.
+        signed_out.click("#sign-in")
+        signed_out.wait_for_selector("#message:not(.error)", timeout=30_000)
+        assert signed_out.inner_text("#message") == "Signed in."
+        generate(signed_out, "signed in with the dialog")
+        assert office_calls(signed_out, "displayDialogAsync")[0]["url"].endswith("/auth/login")
     finally:
         server.stop()
 
