@@ -1,5 +1,6 @@
 // Talks to this server: JSON calls with the bearer token, and job progress as Server-Sent Events read
 // through fetch (EventSource cannot send an Authorization header).
+import { toBase64 } from "./base64.js";
 
 export class ApiError extends Error {
   constructor(status, body, retryAfter) {
@@ -15,6 +16,7 @@ export class ApiError extends Error {
 export class Api {
   constructor(getToken) {
     this.getToken = getToken;  // async () => token or null (local mode)
+    this.images = new Map();   // url -> Promise of base64; an image id never changes its bytes
   }
 
   async headers(extra = {}) {
@@ -40,13 +42,20 @@ export class Api {
   cancelJob(id) { return this.request("DELETE", `/api/jobs/${id}`); }
   history() { return this.request("GET", "/api/jobs?limit=12"); }
 
-  async imageBase64(url) {
+  // The picture as raw base64, fetched once per URL (the grid and the history show the same images).
+  imageBase64(url) {
+    if (!this.images.has(url)) {
+      const loading = this.fetchImage(url);
+      loading.catch(() => this.images.delete(url));  // a failed fetch is tried again next time
+      this.images.set(url, loading);
+    }
+    return this.images.get(url);
+  }
+
+  async fetchImage(url) {
     const response = await fetch(url, { headers: await this.headers() });
     if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    let binary = "";
-    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-    return btoa(binary);  // raw base64: Office rejects a data: prefix
+    return toBase64(await response.arrayBuffer());
   }
 
   // Calls onEvent(name, job) for each event until the job ends; returns the final job.

@@ -1,5 +1,6 @@
 // The only code that calls Office.js. Universal paths first (setSelectedDataAsync in PowerPoint,
 // insertInlinePictureFromBase64 in Word); alt text, backgrounds and slide size only where the API set has them.
+import { toBase64 } from "./base64.js";
 
 const WEB_IMAGE_LIMIT = 5 * 1024 * 1024;  // PowerPoint and Word on the web refuse bigger pictures
 
@@ -96,10 +97,8 @@ async function asSmallerJpeg(image) {
   canvas.getContext("2d").drawImage(bitmap, 0, 0);
   for (let quality = 0.9; quality > 0.3; quality -= 0.15) {
     const blob = await canvas.convertToBlob({ type: "image/jpeg", quality });
-    const bytes = new Uint8Array(await blob.arrayBuffer());
-    let binary = "";
-    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-    if (binary.length * 4 / 3 < WEB_IMAGE_LIMIT) return btoa(binary);
+    const base64 = toBase64(await blob.arrayBuffer());
+    if (base64.length <= WEB_IMAGE_LIMIT) return base64;
   }
   throw new Error("The picture is too large for Office, even as a JPEG.");
 }
