@@ -14,7 +14,6 @@ from flask import Blueprint, Response, current_app, g, jsonify, request, send_fi
 from addin_server.audit import audit
 from addin_server.auth import current_user, require_user
 from addin_server.documents.build import plan_build
-from addin_server.documents.errors import DocumentError
 from addin_server.documents.fill import parse_fill_options, plan_fill
 from addin_server.documents.images import SEED_POLICIES
 from addin_server.documents.service import DocumentJob, DocumentService, TooManyDocuments

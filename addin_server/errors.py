@@ -106,10 +106,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DocumentError)
     def handle_document_error(error: DocumentError) -> Response:
-        body = ApiError(400, str(error), error.code).to_response()
-        payload = body.get_json()
-        payload["error"]["problems"] = error.problems
-        return jsonify(payload), 400
+        api_error = ApiError(400, str(error), error.code)
+        api_error.extra = {"problems": error.problems}
+        return api_error.to_response()
 
     @app.errorhandler(EngineError)
     def handle_engine_error(error: EngineError) -> Response:

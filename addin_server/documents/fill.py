@@ -201,7 +201,8 @@ def _slide_box(document, target: dict[str, Any], where: str) -> presentation.Sli
     if target.get("background"):
         return presentation.SlideBox(slide, 0, 0, document.slide_width, document.slide_height, marker, background=True)
     if "placeholder" in target:
-        wanted = target["placeholder"] if isinstance(target["placeholder"], int) and target["placeholder"] is not True else None
+        placeholder = target["placeholder"]  # an idx, or true for the first picture placeholder
+        wanted = placeholder if isinstance(placeholder, int) and placeholder is not True else None
         idx = presentation.picture_placeholder_idx(slide, wanted)
         if idx is None:
             raise DocumentError("a target names no placeholder on its slide",

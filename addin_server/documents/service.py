@@ -10,10 +10,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from addin_server.database import transaction
 from addin_server.documents.errors import DocumentError
 from addin_server.documents.fill import CONTENT_TYPES, DocumentPlan
 from addin_server.documents.images import Cancelled, ImageMaker
@@ -78,15 +78,8 @@ class DocumentService:
                 " finished_at = ? WHERE state IN ('queued', 'running')", (JobState.CANCELLED.value, time.time()))
         self._delete_expired()
 
-    @contextmanager
     def _connect(self):
-        connection = sqlite3.connect(self.database, timeout=30)
-        connection.row_factory = sqlite3.Row
-        try:
-            with connection:
-                yield connection
-        finally:
-            connection.close()
+        return transaction(self.database)
 
     # -- starting ------------------------------------------------------------------------------------------
 

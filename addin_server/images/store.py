@@ -10,11 +10,10 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from addin_server.database import transaction
 from engine.api import GenerationRequest, JobState
 
 _SCHEMA = """
@@ -99,18 +98,9 @@ class ImageStore:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.executescript(_SCHEMA)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        connection = sqlite3.connect(self.database, timeout=30)
-        connection.row_factory = sqlite3.Row
-        connection.execute("PRAGMA foreign_keys=ON")
-        # With WAL, NORMAL never corrupts the database; a power cut may lose the last commits only.
-        connection.execute("PRAGMA synchronous=NORMAL")
-        try:
-            with connection:  # commits, or rolls back on an exception
-                yield connection
-        finally:
-            connection.close()
+    def _connect(self):
+        # With WAL, synchronous=NORMAL never corrupts the database; a power cut may lose the last commits only.
+        return transaction(self.database, ("foreign_keys=ON", "synchronous=NORMAL"))
 
     # -- writing ---------------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import time
@@ -44,8 +45,6 @@ def test_the_same_seed_gives_the_same_image(client):
     pixels = []
     for _ in range(2):
         data = client.post("/v1/images/generations", json={"prompt": "a star", "seed": 7, "response_format": "b64_json"})
-        import base64
-
         pixels.append(Image.open(io.BytesIO(base64.b64decode(data.get_json()["data"][0]["b64_json"]))).tobytes())
     assert pixels[0] == pixels[1]
 
