@@ -6,7 +6,7 @@ to this server, `office_host.js` is the only code that calls Office.js.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, render_template
+from flask import Blueprint, Response, current_app, render_template, url_for
 
 from addin_server.documents.sizing import generation_size
 from addin_server.errors import ApiError
@@ -30,6 +30,8 @@ def taskpane() -> str:
     settings = {
         "signIn": "entra" if identity.enabled else "local",
         "clientId": identity.client_id,
+        "authority": f"{identity.authority.rstrip('/')}/{identity.tenant_id}",
+        "msalUrl": url_for("taskpane.static", filename="vendor/msal-browser.min.js"),
         "scopes": [f"{identity.app_id_uris[0] if identity.app_id_uris else 'api://' + identity.client_id}/"
                    f"{identity.required_scope}"] if identity.enabled else [],
         "maxImages": min(4, config.server.max_images_per_request),

@@ -8,6 +8,9 @@
     return a[0] > b[0] || (a[0] === b[0] && (a[1] || 0) >= (b[1] || 0));
   };
   const isBase64 = (data) => typeof data === "string" && !data.startsWith("data:") && /^[A-Za-z0-9+/]+=*$/.test(data);
+  // PowerPoint and Word on the web refuse a picture whose base64 is over 5 MB.
+  const WEB_LIMIT = 5 * 1024 * 1024;
+  const pictureProblems = (data) => (!isBase64(data) ? ["not raw base64"] : data.length > WEB_LIMIT ? ["over the 5 MB limit of Office on the web"] : []);
   const shapes = [];
   const fail = (message) => { throw new Error(message); };
 
@@ -34,8 +37,7 @@
       },
       document: {
         setSelectedDataAsync(data, options, callback) {
-          const problems = [];
-          if (!isBase64(data)) problems.push("not raw base64");
+          const problems = pictureProblems(data);
           if (options.coercionType !== "image") problems.push("not an image coercion");
           for (const key of ["imageLeft", "imageTop", "imageWidth", "imageHeight"]) {
             if (typeof options[key] !== "number" || !(options[key] >= 0) || options[key] > 5000) problems.push(`${key} not in points`);
@@ -58,6 +60,42 @@
     },
   };
 
+  // Nested app authentication: Office's bridge that MSAL.js talks to (JSON messages, answered by requestId).
+  // `config.nested` = {token, popupToken}: the token a silent request gets (none: interaction required), and
+  // the one Office's own sign-in window gives.
+  if (config.nested) {
+    const listeners = [];
+    const account = { homeAccountId: "user.tenant", environment: "login.microsoftonline.com", tenantId: "tenant",
+                      username: "person@contoso.example", localAccountId: "user", name: "A Person" };
+    const unsignedJwt = (claims) => ["{\"alg\":\"none\"}", JSON.stringify(claims)].map((part) => btoa(part).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_")).join(".") + ".";
+    const answer = (request, fields) => {
+      const response = JSON.stringify({ messageType: "NestedAppAuthResponse", requestId: request.requestId, ...fields });
+      setTimeout(() => listeners.forEach((listener) => listener(response)), 0);
+    };
+    const tokenFor = (request, accessToken) => answer(request, { success: true, account, token: {
+      access_token: accessToken, expires_in: 3600, scope: request.tokenParams.scope,
+      id_token: unsignedJwt({ oid: "user", tid: "tenant", preferred_username: account.username, aud: request.tokenParams.clientId }),
+    } });
+    window.nestedAppAuthBridge = {
+      addEventListener: (type, listener) => listeners.push(listener),
+      removeEventListener: () => {},
+      postMessage(message) {
+        const request = JSON.parse(message);
+        calls.push({ call: `nestedAppAuth.${request.method}`, tokenParams: request.tokenParams });
+        if (request.method === "GetInitContext") {
+          answer(request, { success: true, initContext: { sdkName: "office-double", sdkVersion: "1.0", capabilities: { queryAccount: false } } });
+        } else if (request.method === "GetToken" && config.nested.token) {
+          tokenFor(request, config.nested.token);
+        } else if (request.method === "GetTokenPopup" && config.nested.popupToken) {
+          config.nested.token = config.nested.popupToken;  // signed in: later silent requests succeed
+          tokenFor(request, config.nested.popupToken);
+        } else {
+          answer(request, { success: false, error: { status: "USER_INTERACTION_REQUIRED", code: "interaction_required", description: "Sign in first." } });
+        }
+      },
+    };
+  }
+
   const requireSet = (set, version) => Office.context.requirements.isSetSupported(set, version) || fail(`${set} ${version} is not supported`);
 
   window.PowerPoint = {
@@ -71,7 +109,7 @@
               shapes: { items: shapes, load() {} },
               background: { fill: { setPictureOrTextureFill(options) {
                 requireSet("PowerPointApi", "1.10");
-                if (!isBase64(options.imageBase64)) fail("not raw base64");
+                pictureProblems(options.imageBase64).forEach(fail);
                 calls.push({ call: "setPictureOrTextureFill", data: options.imageBase64 });
               } } },
             }),
@@ -90,7 +128,7 @@
         document: {
           getSelection: () => ({
             insertInlinePictureFromBase64(data, location) {
-              if (!isBase64(data)) fail("not raw base64");
+              pictureProblems(data).forEach(fail);
               const picture = { data, location };
               pictures.push(picture);
               return picture;

@@ -111,6 +111,38 @@ def test_office_refusing_the_picture_is_explained(open_pane):
     assert "Office refused the picture: The picture could not be inserted (2001)" in page.inner_text("#message")
 
 
+def big_png(width: int, height: int) -> bytes:
+    """A picture whose PNG is well over Office on the web's 5 MB (noise does not compress)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_a_picture_too_large_for_office_on_the_web_goes_as_a_jpeg(open_pane):
+    import io
+
+    from PIL import Image
+
+    png = big_png(1600, 900)
+    assert len(base64.b64encode(png)) > 5 * 1024 * 1024
+    page = open_pane("PowerPoint")
+    page.route("**/api/images/**", lambda route: route.fulfill(status=200, content_type="image/png", body=png))
+    generate(page, "a very detailed picture")
+    page.click("#insert")
+    page.wait_for_selector("#message:not([hidden])", timeout=30_000)
+    assert page.inner_text("#message") == "Inserted."
+    [insert] = office_calls(page, "setSelectedDataAsync")
+    assert insert["problems"] == [] and len(insert["data"]) <= 5 * 1024 * 1024
+    sent = Image.open(io.BytesIO(base64.b64decode(insert["data"])))
+    assert sent.format == "JPEG" and sent.size == (1600, 900)  # same picture, same pixels across
+
+
 def test_keyboard_only(open_pane):
     page = open_pane("PowerPoint")
     assert page.evaluate("document.activeElement.id") == "prompt"
@@ -188,6 +220,37 @@ def test_signed_in_with_office_sso(open_pane, test_model_dir, tmp_path, provider
         assert signed_out.inner_text("#message") == "Signed in."
         generate(signed_out, "signed in with the dialog")
         assert office_calls(signed_out, "displayDialogAsync")[0]["url"].endswith("/auth/login")
+    finally:
+        server.stop()
+
+
+def test_signed_in_with_nested_app_authentication(open_pane, test_model_dir, tmp_path, provider):
+    from tests.addin_server.live_server import LiveServer
+    from tests.identity_provider import CLIENT_ID, TENANT
+
+    server = LiveServer(test_model_dir, tmp_path / "instance", env={
+        "ENTRA_CLIENT_ID": CLIENT_ID, "ENTRA_TENANT_ID": TENANT, "ENTRA_AUTHORITY": provider.base_url,
+        "ENTRA_CA_FILE": str(provider.ca_file)}).start()
+    sets = {"PowerPointApi": "1.10", "NestedAppAuth": "1.1"}
+    try:
+        # Not signed in yet: the silent request needs interaction; the Sign in button opens Office's window.
+        page = open_pane("PowerPoint", at=server, sets=sets, nested={"popupToken": provider.token(oid="naa-user")})
+        page.fill("#prompt", "not yet")
+        page.click("#generate")
+        page.wait_for_selector("#message.error")
+        assert page.inner_text("#message") == "Sign in to generate images." and page.is_visible("#sign-in")
+        page.click("#sign-in")
+        page.wait_for_selector("#message:not(.error)")
+        assert page.inner_text("#message") == "Signed in." and not page.is_visible("#sign-in")
+        generate(page, "signed in through the bridge")
+        bridge = [call for call in page.evaluate("window.__officeCalls") if call["call"].startswith("nestedAppAuth.")]
+        methods = [call["call"].split(".")[1] for call in bridge]
+        assert methods[0] == "GetInitContext" and methods.index("GetToken") < methods.index("GetTokenPopup")
+        assert f"api://{CLIENT_ID}/access_as_user" in bridge[1]["tokenParams"]["scope"].split()
+        assert bridge[1]["tokenParams"]["clientId"] == CLIENT_ID
+        assert office_calls(page, "getAccessToken") == [] and office_calls(page, "displayDialogAsync") == []
+        jobs = server.get("/api/jobs", headers={"Authorization": f"Bearer {provider.token(oid='naa-user')}"}).json()
+        assert jobs["data"][0]["request"]["prompt"] == "signed in through the bridge"
     finally:
         server.stop()
 

@@ -1,42 +1,26 @@
 // The task pane: prompt → job → live progress → variations → insert into the slide or document.
 import { Api, ApiError } from "./api.js";
+import { SignIn } from "./sign_in.js";
 import { features, hostName, inOffice, insertImage, targetSize } from "./office_host.js";
 
 const settings = JSON.parse(document.getElementById("settings").textContent);
 const $ = (id) => document.getElementById(id);
 const state = { job: null, images: [], selected: null, prompt: "", describedAs: "", abort: null, lastRequest: null };
 
-// -- sign-in: nothing in local mode; Office SSO, else the sign-in dialog ------------------------------------
-let dialogToken = null;
+// -- sign-in: see sign_in.js ------------------------------------------------------------------------------
+const signIn = new SignIn(settings);
 
-async function getToken() {
-  if (settings.signIn === "local") return null;
-  if (dialogToken) return dialogToken;
+async function signInInteractively() {
   try {
-    return await Office.auth.getAccessToken({ allowSignInPrompt: true, allowConsentPrompt: true });
+    await signIn.interactive();
+    show("Signed in.");
+    $("sign-in").hidden = true;
   } catch (error) {
-    throw new ApiError(401, { error: { message: "Sign in to generate images.", code: "sign_in_needed" } });
+    show(`Sign-in failed: ${error.message}`, true);
   }
 }
 
-function signInWithDialog() {
-  Office.context.ui.displayDialogAsync(`${location.origin}/auth/login`, { height: 60, width: 30 }, (result) => {
-    const dialog = result.value;
-    dialog.addEventHandler(Office.EventType.DialogMessageReceived, (arg) => {
-      const message = JSON.parse(arg.message);
-      dialog.close();
-      if (message.status === "success") {
-        dialogToken = message.accessToken;
-        show("Signed in.");
-        $("sign-in").hidden = true;
-      } else {
-        show(`Sign-in failed: ${message.error}`, true);
-      }
-    });
-  });
-}
-
-const api = new Api(getToken);
+const api = new Api(() => signIn.token());
 
 // -- messages ---------------------------------------------------------------------------------------------
 function show(text, isError = false) {
@@ -222,7 +206,7 @@ async function start() {
   $("cancel").addEventListener("click", cancel);
   $("insert").addEventListener("click", insertSelected);
   $("more").addEventListener("click", moreLikeThis);
-  $("sign-in").addEventListener("click", signInWithDialog);
+  $("sign-in").addEventListener("click", signInInteractively);
   $("app").setAttribute("aria-busy", "false");
   $("prompt").focus();
   refreshHistory();

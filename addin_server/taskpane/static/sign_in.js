@@ -1,0 +1,79 @@
+// Who the pane acts for. Nothing in local mode. With Entra ID: nested app authentication (MSAL.js over
+// Office's bridge) where the host has it, else Office SSO (getAccessToken), else the sign-in dialog.
+import { ApiError } from "./api.js";
+
+const signInNeeded = () => new ApiError(401, { error: { message: "Sign in to generate images.", code: "sign_in_needed" } });
+
+export class SignIn {
+  constructor(settings) {
+    this.settings = settings;
+    this.dialogToken = null;  // from the sign-in dialog, once the person used it
+    this.nestedApp = null;    // a promise of MSAL's nestable app, made on first use
+  }
+
+  get nested() {
+    return Office.context.requirements.isSetSupported("NestedAppAuth", "1.1");
+  }
+
+  // A token for this server, without asking the person anything; throws a 401 ApiError when they must sign in.
+  async token() {
+    if (this.settings.signIn === "local") return null;
+    if (this.dialogToken) return this.dialogToken;
+    try {
+      if (this.nested) return (await (await this.app()).acquireTokenSilent(this.request())).accessToken;
+      return await Office.auth.getAccessToken({ allowSignInPrompt: true, allowConsentPrompt: true });
+    } catch (error) {
+      throw signInNeeded();
+    }
+  }
+
+  // The Sign in button: Office's own sign-in window under nested app authentication, else our dialog.
+  async interactive() {
+    if (this.nested) {
+      await (await this.app()).acquireTokenPopup(this.request());
+      return;
+    }
+    this.dialogToken = await signInWithDialog();
+  }
+
+  request() {
+    return { scopes: this.settings.scopes };
+  }
+
+  app() {
+    if (!this.nestedApp) {
+      this.nestedApp = loadScript(this.settings.msalUrl).then(() => window.msal.createNestablePublicClientApplication({
+        auth: { clientId: this.settings.clientId, authority: this.settings.authority },
+      }));
+      this.nestedApp.catch(() => { this.nestedApp = null; });  // try again next time
+    }
+    return this.nestedApp;
+  }
+}
+
+// MSAL.js is only fetched where it is used.
+function loadScript(url) {
+  return new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = url;
+    script.onload = resolve;
+    script.onerror = () => reject(new Error(`could not load ${url}`));
+    document.head.append(script);
+  });
+}
+
+// Our /auth/login page in Office's dialog: MSAL's code flow on the server; resolves with the access token.
+function signInWithDialog() {
+  return new Promise((resolve, reject) => {
+    Office.context.ui.displayDialogAsync(`${location.origin}/auth/login`, { height: 60, width: 30 }, (result) => {
+      if (result.status === Office.AsyncResultStatus.Failed) return reject(new Error(result.error.message));
+      const dialog = result.value;
+      dialog.addEventHandler(Office.EventType.DialogMessageReceived, (arg) => {
+        const message = JSON.parse(arg.message);
+        dialog.close();
+        if (message.status === "success") resolve(message.accessToken);
+        else reject(new Error(message.error));
+      });
+    });
+  });
+}
