@@ -7,14 +7,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from diffusers import AutoencoderKL, DDIMScheduler, DDPMScheduler, UNet2DConditionModel
+from diffusers import AutoencoderTiny, DDIMScheduler, DDPMScheduler, UNet2DConditionModel
+from diffusers.models.unets.unet_2d_blocks import AutoencoderTinyBlock
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 from engine.training.vocabulary import tokenizer_words
 
 MAX_TOKENS = 32
 LATENT_CHANNELS = 8
-VAE_DOWNSCALE = 16  # four halvings: a 256x256 picture is a 16x16 latent
+VAE_LEVELS = 5
+VAE_DOWNSCALE = 2 ** (VAE_LEVELS - 1)  # four halvings: a 256x256 picture is a 16x16 latent
 
 
 @dataclass(frozen=True)
@@ -23,14 +25,14 @@ class Architecture:
 
     text_width: int = 128
     text_layers: int = 4
-    vae_channels: tuple[int, ...] = (16, 32, 64, 128, 128)
-    unet_channels: tuple[int, ...] = (64, 128, 256)
+    vae_width: int = 32
+    unet_channels: tuple[int, ...] = (64, 128, 192)
     unet_layers_per_block: int = 1
     attention_heads: int = 8
 
     @classmethod
     def tiny(cls) -> Architecture:
-        return cls(text_width=32, text_layers=1, vae_channels=(8, 8, 8, 8, 8), unet_channels=(32, 32, 32),
+        return cls(text_width=32, text_layers=1, vae_width=8, unet_channels=(32, 32, 32),
                    attention_heads=2)
 
 
@@ -67,23 +69,41 @@ def build_text_encoder(architecture: Architecture, vocab_size: int) -> CLIPTextM
     return CLIPTextModel(config)
 
 
-def build_vae(architecture: Architecture) -> AutoencoderKL:
-    blocks = len(architecture.vae_channels)
-    return AutoencoderKL(
+def build_vae(architecture: Architecture) -> AutoencoderTiny:
+    """A norm-free convolutional autoencoder (the TAESD layout): being local, it learns from small crops, and
+    with no normalisation a flat colour goes through unchanged."""
+    vae = AutoencoderTiny(
         in_channels=3, out_channels=3, latent_channels=LATENT_CHANNELS,
-        down_block_types=("DownEncoderBlock2D",) * blocks, up_block_types=("UpDecoderBlock2D",) * blocks,
-        block_out_channels=architecture.vae_channels, layers_per_block=1,
-        norm_num_groups=min(8, min(architecture.vae_channels)), sample_size=256,
+        encoder_block_out_channels=(architecture.vae_width,) * VAE_LEVELS,
+        decoder_block_out_channels=(architecture.vae_width,) * VAE_LEVELS,
+        # No block at full size in the encoder (a third cheaper to train), two at the latent's size in the decoder.
+        num_encoder_blocks=(0,) + (1,) * (VAE_LEVELS - 1), num_decoder_blocks=(2,) + (1,) * (VAE_LEVELS - 1),
     )
+    _initialise_for_relu(vae)
+    return vae
+
+
+def _initialise_for_relu(vae: AutoencoderTiny) -> None:
+    """He initialisation, and each residual block starting as the identity: with PyTorch's default
+    initialisation the signal fades through twenty unnormalised layers and the autoencoder learns slowly."""
+    for module in vae.modules():
+        if isinstance(module, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+            if module.bias is not None:
+                torch.nn.init.zeros_(module.bias)
+    for module in vae.modules():
+        if isinstance(module, AutoencoderTinyBlock):
+            torch.nn.init.zeros_(module.conv[-1].weight)
 
 
 def build_unet(architecture: Architecture) -> UNet2DConditionModel:
+    """Plain convolutions at the latent's full 16x16, cross-attention to the prompt at 8x8 and 4x4."""
     levels = len(architecture.unet_channels)
     return UNet2DConditionModel(
         sample_size=256 // VAE_DOWNSCALE, in_channels=LATENT_CHANNELS, out_channels=LATENT_CHANNELS,
         block_out_channels=architecture.unet_channels, layers_per_block=architecture.unet_layers_per_block,
-        down_block_types=("CrossAttnDownBlock2D",) * (levels - 1) + ("DownBlock2D",),
-        up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * (levels - 1),
+        down_block_types=("DownBlock2D",) + ("CrossAttnDownBlock2D",) * (levels - 1),
+        up_block_types=("CrossAttnUpBlock2D",) * (levels - 1) + ("UpBlock2D",),
         cross_attention_dim=architecture.text_width, attention_head_dim=architecture.attention_heads,
         norm_num_groups=min(32, min(architecture.unet_channels)),
     )
