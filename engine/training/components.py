@@ -70,8 +70,8 @@ def build_text_encoder(architecture: Architecture, vocab_size: int) -> CLIPTextM
 
 
 def build_vae(architecture: Architecture) -> AutoencoderTiny:
-    """A norm-free convolutional autoencoder (the TAESD layout): being local, it learns from small crops, and
-    with no normalisation a flat colour goes through unchanged."""
+    """A norm-free convolutional autoencoder (the TAESD layout): with no normalisation a flat colour goes
+    through unchanged."""
     vae = AutoencoderTiny(
         in_channels=3, out_channels=3, latent_channels=LATENT_CHANNELS,
         encoder_block_out_channels=(architecture.vae_width,) * VAE_LEVELS,

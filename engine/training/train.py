@@ -59,8 +59,9 @@ class TrainingPlan:
     architecture: Architecture = field(default_factory=Architecture)
     vae: StagePlan = StagePlan(steps=600, batch=32, learning_rate=1e-3)
     diffusion: StagePlan = StagePlan(steps=1500, batch=64, learning_rate=5e-4)
-    #: The VAE learns from square crops of this side (it is convolutional, so it then works on any size).
-    vae_crop: int = 64
+    #: The VAE learns from square crops of this side; None: whole square pictures. Crops much smaller than
+    #: its ~280 px receptive field teach it artefacts on whole pictures, so the presets use whole ones.
+    vae_crop: int | None = None
     #: Scenes whose latents the diffusion stage draws its batches from, and how many are replaced each step.
     latent_pool: int = 6000
     fresh_latents_per_step: int = 8
@@ -79,7 +80,6 @@ PRESETS = {
     "cpu": TrainingPlan(
         vae=StagePlan(steps=100_000, batch=8, learning_rate=1e-3, minutes=30),
         diffusion=StagePlan(steps=100_000, batch=64, learning_rate=5e-4, minutes=50),
-        vae_crop=256,
     ),
     # One CUDA card, a larger, longer run.
     "gpu": TrainingPlan(
@@ -130,25 +130,24 @@ class Trainer:
 
     # -- data ---------------------------------------------------------------------------------------------
 
-    def bucket(self) -> tuple[int, int]:
-        width, height = self.rng.choices(ASPECT_BUCKETS, weights=BUCKET_WEIGHTS)[0]
-        return self._scaled(width), self._scaled(height)
-
     def _scaled(self, pixels: int) -> int:
         return int(pixels * self.plan.image_scale) // 16 * 16
 
     def vae_crops(self, count: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """`count` square crops of rendered scenes in [-1, 1], and per-pixel loss weights that count the
-        objects five times: they cover a tenth of a picture but carry its meaning."""
-        side, crop = self._scaled(256), self.plan.vae_crop
-        scenes = [random_scene(self.rng) for _ in range((count + 3) // 4)]
+        """`count` square crops of rendered scenes in [-1, 1] (four from each picture, or whole pictures), and
+        per-pixel loss weights that count the objects five times: they cover a tenth of a picture but carry
+        its meaning."""
+        side = self._scaled(256)
+        crop = min(side, self.plan.vae_crop or side)
+        per_picture = 4 if crop < side else 1
+        scenes = [random_scene(self.rng) for _ in range(-(-count // per_picture))]
         pictures = render(scenes, side, side, self.device) * 2.0 - 1.0
         plains = render_backgrounds(scenes, side, side, self.device) * 2.0 - 1.0
         crops, weights = [], []
         for index in range(count):
             y, x = self.rng.randrange(side - crop + 1), self.rng.randrange(side - crop + 1)
-            picture = pictures[index // 4, :, y : y + crop, x : x + crop]
-            plain = plains[index // 4, :, y : y + crop, x : x + crop]
+            picture = pictures[index // per_picture, :, y : y + crop, x : x + crop]
+            plain = plains[index // per_picture, :, y : y + crop, x : x + crop]
             crops.append(picture)
             weights.append(1.0 + 4.0 * ((picture - plain).abs().sum(dim=0, keepdim=True) > 0.1).float())
         return torch.stack(crops), torch.stack(weights)
@@ -307,16 +306,18 @@ class LatentPool:
 
     def refresh(self, count: int) -> None:
         """Encode `count` new scenes into a random bucket, dropping its oldest when full."""
-        bucket = self.trainer.rng.choices(ASPECT_BUCKETS, weights=BUCKET_WEIGHTS)[0]
-        self._add(bucket, count)
+        self._add(self._draw_bucket(), count)
 
     def batch(self, size: int) -> tuple[list, torch.Tensor]:
         """`size` scenes of one bucket (drawn by the buckets' weights) with their latents."""
-        bucket = self.trainer.rng.choices(ASPECT_BUCKETS, weights=BUCKET_WEIGHTS)[0]
+        bucket = self._draw_bucket()
         if len(self.scenes[bucket]) < size:
             self._add(bucket, size - len(self.scenes[bucket]))
         chosen = self.trainer.rng.sample(range(len(self.scenes[bucket])), size)
         return [self.scenes[bucket][i] for i in chosen], torch.stack([self.latents[bucket][i] for i in chosen])
+
+    def _draw_bucket(self) -> tuple[int, int]:
+        return self.trainer.rng.choices(ASPECT_BUCKETS, weights=BUCKET_WEIGHTS)[0]
 
     def _add(self, bucket: tuple[int, int], count: int) -> None:
         trainer = self.trainer
