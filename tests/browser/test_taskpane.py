@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 
+import pytest
 import requests
 
 from tests.browser.conftest import screenshot
@@ -17,6 +18,12 @@ def generate(page, prompt: str) -> None:
     page.fill("#prompt", prompt)
     page.click("#generate")
     page.wait_for_selector("#results:not([hidden])", timeout=60_000)
+
+
+def press_insert(page) -> None:
+    """Press Insert and wait for the pane's answer."""
+    page.click("#insert")
+    page.wait_for_selector("#message:not([hidden])")
 
 
 def served_image(server, page, index: int) -> str:
@@ -40,8 +47,7 @@ def test_powerpoint_generate_progress_choose_insert(open_pane, server):
     page.wait_for_selector("#results:not([hidden])", timeout=60_000)
     assert page.locator("#grid button").count() == 2
     page.click("#grid button:nth-child(2)")
-    page.click("#insert")
-    page.wait_for_selector("#message:not([hidden])")
+    press_insert(page)
     [insert] = office_calls(page, "setSelectedDataAsync")
     assert insert["problems"] == [] and insert["data"] == served_image(server, page, 1)
     assert insert["options"]["imageWidth"] == 480 and insert["options"]["imageLeft"] == 240  # points, centred
@@ -54,14 +60,12 @@ def test_powerpoint_background_and_an_older_powerpoint(open_pane):
     page = open_pane("PowerPoint")
     generate(page, "a night sky")
     page.check("input[value=background]")
-    page.click("#insert")
-    page.wait_for_selector("#message:not([hidden])")
+    press_insert(page)
     assert len(office_calls(page, "setPictureOrTextureFill")) == 1
     old = open_pane("PowerPoint", sets={"PowerPointApi": "1.4"})
     assert old.get_attribute("#background-option", "hidden") is not None  # hidden, not broken
     generate(old, "a square")
-    old.click("#insert")
-    old.wait_for_selector("#message:not([hidden])")
+    press_insert(old)
     assert old.inner_text("#message") == "Inserted." and len(office_calls(old, "setSelectedDataAsync")) == 1
     assert office_calls(old, "sync") == []  # no alt-text call where the API set lacks it
 
@@ -70,8 +74,7 @@ def test_word_inserts_inline_with_alt_text(open_pane, server):
     page = open_pane("Word", sets={"WordApi": "1.2"})
     assert page.get_attribute("#placement", "hidden") is not None
     generate(page, "a blue square")
-    page.click("#insert")
-    page.wait_for_selector("#message:not([hidden])")
+    press_insert(page)
     [picture] = office_calls(page, "insertInlinePictureFromBase64")
     assert picture["data"] == served_image(server, page, 0) and picture["location"] == "Replace"
     assert picture["altTextDescription"] == "a blue square" and picture["width"] == 468
@@ -194,65 +197,64 @@ def test_more_like_this_keeps_the_prompt_with_new_seeds(open_pane):
     assert not page.get_attribute("#grid button:nth-child(1)", "aria-label").endswith("seed 100")
 
 
-def test_signed_in_with_office_sso(open_pane, test_model_dir, tmp_path, provider):
+@pytest.fixture
+def entra_server(test_model_dir, tmp_path, provider):
+    """A server that signs people in with Entra ID at the local OpenID provider."""
     from tests.addin_server.live_server import LiveServer
     from tests.identity_provider import CLIENT_ID, TENANT
 
     server = LiveServer(test_model_dir, tmp_path / "instance", env={
         "ENTRA_CLIENT_ID": CLIENT_ID, "ENTRA_TENANT_ID": TENANT, "ENTRA_AUTHORITY": provider.base_url,
         "ENTRA_CA_FILE": str(provider.ca_file)}).start()
-    try:
-        signed_out = open_pane("PowerPoint", at=server)
-        signed_out.fill("#prompt", "not signed in")
-        signed_out.click("#generate")
-        signed_out.wait_for_selector("#message.error")
-        assert signed_out.inner_text("#message") == "Sign in to generate images."
-        assert signed_out.is_visible("#sign-in")
-        page = open_pane("PowerPoint", at=server, accessToken=provider.token(oid="pane-user"))
-        generate(page, "signed in with SSO")
-        assert office_calls(page, "getAccessToken")[0]["options"]["allowSignInPrompt"] is True
-        jobs = server.get("/api/jobs", headers={"Authorization": f"Bearer {provider.token(oid='pane-user')}"}).json()
-        assert jobs["data"][0]["request"]["prompt"] == "signed in with SSO"
-
-        # SSO unavailable: the Sign in button runs the dialog (MSAL code flow at the provider) instead.
-        signed_out.click("#sign-in")
-        signed_out.wait_for_selector("#message:not(.error)", timeout=30_000)
-        assert signed_out.inner_text("#message") == "Signed in."
-        generate(signed_out, "signed in with the dialog")
-        assert office_calls(signed_out, "displayDialogAsync")[0]["url"].endswith("/auth/login")
-    finally:
-        server.stop()
+    yield server
+    server.stop()
 
 
-def test_signed_in_with_nested_app_authentication(open_pane, test_model_dir, tmp_path, provider):
-    from tests.addin_server.live_server import LiveServer
-    from tests.identity_provider import CLIENT_ID, TENANT
+def test_signed_in_with_office_sso(open_pane, entra_server, provider):
+    server = entra_server
+    signed_out = open_pane("PowerPoint", at=server)
+    signed_out.fill("#prompt", "not signed in")
+    signed_out.click("#generate")
+    signed_out.wait_for_selector("#message.error")
+    assert signed_out.inner_text("#message") == "Sign in to generate images."
+    assert signed_out.is_visible("#sign-in")
+    page = open_pane("PowerPoint", at=server, accessToken=provider.token(oid="pane-user"))
+    generate(page, "signed in with SSO")
+    assert office_calls(page, "getAccessToken")[0]["options"]["allowSignInPrompt"] is True
+    jobs = server.get("/api/jobs", headers={"Authorization": f"Bearer {provider.token(oid='pane-user')}"}).json()
+    assert jobs["data"][0]["request"]["prompt"] == "signed in with SSO"
 
-    server = LiveServer(test_model_dir, tmp_path / "instance", env={
-        "ENTRA_CLIENT_ID": CLIENT_ID, "ENTRA_TENANT_ID": TENANT, "ENTRA_AUTHORITY": provider.base_url,
-        "ENTRA_CA_FILE": str(provider.ca_file)}).start()
+    # SSO unavailable: the Sign in button runs the dialog (MSAL code flow at the provider) instead.
+    signed_out.click("#sign-in")
+    signed_out.wait_for_selector("#message:not(.error)", timeout=30_000)
+    assert signed_out.inner_text("#message") == "Signed in."
+    generate(signed_out, "signed in with the dialog")
+    assert office_calls(signed_out, "displayDialogAsync")[0]["url"].endswith("/auth/login")
+
+
+def test_signed_in_with_nested_app_authentication(open_pane, entra_server, provider):
+    from tests.identity_provider import CLIENT_ID
+
+    server = entra_server
     sets = {"PowerPointApi": "1.10", "NestedAppAuth": "1.1"}
-    try:
-        # Not signed in yet: the silent request needs interaction; the Sign in button opens Office's window.
-        page = open_pane("PowerPoint", at=server, sets=sets, nested={"popupToken": provider.token(oid="naa-user")})
-        page.fill("#prompt", "not yet")
-        page.click("#generate")
-        page.wait_for_selector("#message.error")
-        assert page.inner_text("#message") == "Sign in to generate images." and page.is_visible("#sign-in")
-        page.click("#sign-in")
-        page.wait_for_selector("#message:not(.error)")
-        assert page.inner_text("#message") == "Signed in." and not page.is_visible("#sign-in")
-        generate(page, "signed in through the bridge")
-        bridge = [call for call in page.evaluate("window.__officeCalls") if call["call"].startswith("nestedAppAuth.")]
-        methods = [call["call"].split(".")[1] for call in bridge]
-        assert methods[0] == "GetInitContext" and methods.index("GetToken") < methods.index("GetTokenPopup")
-        assert f"api://{CLIENT_ID}/access_as_user" in bridge[1]["tokenParams"]["scope"].split()
-        assert bridge[1]["tokenParams"]["clientId"] == CLIENT_ID
-        assert office_calls(page, "getAccessToken") == [] and office_calls(page, "displayDialogAsync") == []
-        jobs = server.get("/api/jobs", headers={"Authorization": f"Bearer {provider.token(oid='naa-user')}"}).json()
-        assert jobs["data"][0]["request"]["prompt"] == "signed in through the bridge"
-    finally:
-        server.stop()
+    # Not signed in yet: the silent request needs interaction; the Sign in button opens Office's window.
+    page = open_pane("PowerPoint", at=server, sets=sets, nested={"popupToken": provider.token(oid="naa-user")})
+    page.fill("#prompt", "not yet")
+    page.click("#generate")
+    page.wait_for_selector("#message.error")
+    assert page.inner_text("#message") == "Sign in to generate images." and page.is_visible("#sign-in")
+    page.click("#sign-in")
+    page.wait_for_selector("#message:not(.error)")
+    assert page.inner_text("#message") == "Signed in." and not page.is_visible("#sign-in")
+    generate(page, "signed in through the bridge")
+    bridge = [call for call in page.evaluate("window.__officeCalls") if call["call"].startswith("nestedAppAuth.")]
+    methods = [call["call"].split(".")[1] for call in bridge]
+    assert methods[0] == "GetInitContext" and methods.index("GetToken") < methods.index("GetTokenPopup")
+    assert f"api://{CLIENT_ID}/access_as_user" in bridge[1]["tokenParams"]["scope"].split()
+    assert bridge[1]["tokenParams"]["clientId"] == CLIENT_ID
+    assert office_calls(page, "getAccessToken") == [] and office_calls(page, "displayDialogAsync") == []
+    jobs = server.get("/api/jobs", headers={"Authorization": f"Bearer {provider.token(oid='naa-user')}"}).json()
+    assert jobs["data"][0]["request"]["prompt"] == "signed in through the bridge"
 
 
 def test_an_unreachable_server_is_explained(open_pane):
