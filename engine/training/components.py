@@ -97,7 +97,9 @@ def _initialise_for_relu(vae: AutoencoderTiny) -> None:
 
 
 def build_unet(architecture: Architecture) -> UNet2DConditionModel:
-    """Plain convolutions at the latent's full 16x16, cross-attention to the prompt at 8x8 and 4x4."""
+    """Plain convolutions at the latent's full 16x16, cross-attention to the prompt at 8x8 and 4x4, and the
+    prompt pooled into the timestep embedding (`addition_embed_type="text"`) so that every block knows the
+    colours and sizes asked for; the standard SD pipeline drives it unchanged."""
     levels = len(architecture.unet_channels)
     return UNet2DConditionModel(
         sample_size=256 // VAE_DOWNSCALE, in_channels=LATENT_CHANNELS, out_channels=LATENT_CHANNELS,
@@ -106,6 +108,7 @@ def build_unet(architecture: Architecture) -> UNet2DConditionModel:
         up_block_types=("CrossAttnUpBlock2D",) * (levels - 1) + ("UpBlock2D",),
         cross_attention_dim=architecture.text_width, attention_head_dim=architecture.attention_heads,
         norm_num_groups=min(32, min(architecture.unet_channels)),
+        addition_embed_type="text", addition_embed_type_num_heads=max(1, architecture.text_width // 32),
     )
 
 

@@ -24,6 +24,7 @@ from diffusers.training_utils import EMAModel
 from engine.models import ENGINE_DEFAULTS_FILE
 from engine.training.components import (
     MAX_TOKENS,
+    VAE_DOWNSCALE,
     Architecture,
     build_text_encoder,
     build_tokenizer,
@@ -33,8 +34,8 @@ from engine.training.components import (
     parameter_count,
     training_scheduler,
 )
-from engine.training.renderer import render, render_backgrounds
-from engine.training.scenes import describe, random_scene
+from engine.training.renderer import render
+from engine.training.scenes import Scene, describe, random_scene
 from engine.training.vocabulary import ASPECT_BUCKETS
 
 #: How often each aspect bucket is drawn: the square native size most, the slide and page shapes too.
@@ -78,8 +79,8 @@ PRESETS = {
     # Under two hours on a 2-core CPU by its time budgets, with bf16 autocast (AVX-512 BF16 makes it ~2.5x
     # faster than fp32 there).
     "cpu": TrainingPlan(
-        vae=StagePlan(steps=100_000, batch=8, learning_rate=1e-3, minutes=30),
-        diffusion=StagePlan(steps=100_000, batch=64, learning_rate=5e-4, minutes=50),
+        vae=StagePlan(steps=100_000, batch=8, learning_rate=1e-3, minutes=25),
+        diffusion=StagePlan(steps=100_000, batch=64, learning_rate=5e-4, minutes=80),
     ),
     # One CUDA card, a larger, longer run.
     "gpu": TrainingPlan(
@@ -135,22 +136,20 @@ class Trainer:
 
     def vae_crops(self, count: int) -> tuple[torch.Tensor, torch.Tensor]:
         """`count` square crops of rendered scenes in [-1, 1] (four from each picture, or whole pictures), and
-        per-pixel loss weights that count the objects five times: they cover a tenth of a picture but carry
-        its meaning."""
+        their `object_weights`."""
         side = self._scaled(256)
         crop = min(side, self.plan.vae_crop or side)
         per_picture = 4 if crop < side else 1
         scenes = [random_scene(self.rng) for _ in range(-(-count // per_picture))]
-        pictures = render(scenes, side, side, self.device) * 2.0 - 1.0
-        plains = render_backgrounds(scenes, side, side, self.device) * 2.0 - 1.0
-        crops, weights = [], []
+        pictures = render(scenes, side, side, self.device)
+        weights = object_weights(scenes, pictures)
+        pictures = pictures * 2.0 - 1.0
+        crops, crop_weights = [], []
         for index in range(count):
             y, x = self.rng.randrange(side - crop + 1), self.rng.randrange(side - crop + 1)
-            picture = pictures[index // per_picture, :, y : y + crop, x : x + crop]
-            plain = plains[index // per_picture, :, y : y + crop, x : x + crop]
-            crops.append(picture)
-            weights.append(1.0 + 4.0 * ((picture - plain).abs().sum(dim=0, keepdim=True) > 0.1).float())
-        return torch.stack(crops), torch.stack(weights)
+            crops.append(pictures[index // per_picture, :, y : y + crop, x : x + crop])
+            crop_weights.append(weights[index // per_picture, :, y : y + crop, x : x + crop])
+        return torch.stack(crops), torch.stack(crop_weights)
 
     # -- stage 1: the VAE ----------------------------------------------------------------------------------
 
@@ -207,7 +206,7 @@ class Trainer:
 
         def step(index: int, progress: float) -> float:
             pool.refresh(self.plan.fresh_latents_per_step)
-            scenes, latents = pool.batch(stage.batch)
+            scenes, latents, weights = pool.batch(stage.batch)
             latents = latents * self.vae.config.scaling_factor
             prompts = [
                 "" if self.rng.random() < self.plan.prompt_dropout else describe(scene, self.rng) for scene in scenes
@@ -222,7 +221,10 @@ class Trainer:
             with self.autocast:
                 text = self.text_encoder(token_ids)[0]
                 prediction = self.unet(noisy, timesteps, text).sample
-            per_sample = F.mse_loss(prediction.float(), target, reduction="none").mean(dim=(1, 2, 3))
+            # Objects weigh five times their area, as in the VAE: otherwise the backgrounds, most of every
+            # picture, are all the model learns in a CPU's budget.
+            error = F.mse_loss(prediction.float(), target, reduction="none")
+            per_sample = (error * weights).mean(dim=(1, 2, 3))
             # Min-SNR-gamma weighting for v-prediction, +1 so the pure-noise step (SNR 0) still learns.
             snr = alphas_cumprod[timesteps] / (1 - alphas_cumprod[timesteps]).clamp(min=1e-8)
             weight = (torch.clamp(snr, max=self.plan.snr_gamma) + 1) / (snr + 1)
@@ -294,8 +296,9 @@ class Trainer:
 
 
 class LatentPool:
-    """Scenes and their VAE latents, per aspect bucket, a few replaced each step: encoding every picture of
-    every batch anew would cost more than the UNet's step, and the prompts are rephrased each time anyway."""
+    """Scenes with their VAE latents and loss weights, per aspect bucket, a few replaced each step: encoding
+    every picture of every batch anew would cost more than the UNet's step, and the prompts are rephrased
+    each time anyway."""
 
     def __init__(self, trainer: Trainer, capacity: int, least: int) -> None:
         self.trainer = trainer
@@ -303,18 +306,20 @@ class LatentPool:
                          zip(ASPECT_BUCKETS, BUCKET_WEIGHTS)}
         self.scenes: dict[tuple[int, int], list] = {bucket: [] for bucket in ASPECT_BUCKETS}
         self.latents: dict[tuple[int, int], list[torch.Tensor]] = {bucket: [] for bucket in ASPECT_BUCKETS}
+        self.weights: dict[tuple[int, int], list[torch.Tensor]] = {bucket: [] for bucket in ASPECT_BUCKETS}
 
     def refresh(self, count: int) -> None:
         """Encode `count` new scenes into a random bucket, dropping its oldest when full."""
         self._add(self._draw_bucket(), count)
 
-    def batch(self, size: int) -> tuple[list, torch.Tensor]:
-        """`size` scenes of one bucket (drawn by the buckets' weights) with their latents."""
+    def batch(self, size: int) -> tuple[list, torch.Tensor, torch.Tensor]:
+        """`size` scenes of one bucket (drawn by the buckets' weights) with their latents and loss weights."""
         bucket = self._draw_bucket()
         if len(self.scenes[bucket]) < size:
             self._add(bucket, size - len(self.scenes[bucket]))
         chosen = self.trainer.rng.sample(range(len(self.scenes[bucket])), size)
-        return [self.scenes[bucket][i] for i in chosen], torch.stack([self.latents[bucket][i] for i in chosen])
+        return ([self.scenes[bucket][i] for i in chosen], torch.stack([self.latents[bucket][i] for i in chosen]),
+                torch.stack([self.weights[bucket][i] for i in chosen]))
 
     def _draw_bucket(self) -> tuple[int, int]:
         return self.trainer.rng.choices(ASPECT_BUCKETS, weights=BUCKET_WEIGHTS)[0]
@@ -323,12 +328,22 @@ class LatentPool:
         trainer = self.trainer
         width, height = trainer._scaled(bucket[0]), trainer._scaled(bucket[1])
         scenes = [random_scene(trainer.rng) for _ in range(count)]
-        latents = trainer._encode(render(scenes, height, width, trainer.device) * 2.0 - 1.0)
-        self.scenes[bucket].extend(scenes)
-        self.latents[bucket].extend(latents)
-        excess = len(self.scenes[bucket]) - self.capacity[bucket]
-        if excess > 0:
-            del self.scenes[bucket][:excess], self.latents[bucket][:excess]
+        pictures = render(scenes, height, width, trainer.device)
+        latents = trainer._encode(pictures * 2.0 - 1.0)
+        # A latent cell weighs as much as the heaviest pixel it stands for.
+        weights = F.max_pool2d(object_weights(scenes, pictures), VAE_DOWNSCALE)
+        for name, new in (("scenes", scenes), ("latents", list(latents)), ("weights", list(weights))):
+            kept = getattr(self, name)[bucket]
+            kept.extend(new)
+            del kept[: max(0, len(kept) - self.capacity[bucket])]
+
+
+def object_weights(scenes: list[Scene], pictures: torch.Tensor) -> torch.Tensor:
+    """Per-pixel loss weights for the rendered `pictures` of `scenes`, (B, 1, H, W): 5 where an object is
+    drawn, else 1. Objects cover a tenth of a picture but carry its meaning."""
+    height, width = pictures.shape[-2:]
+    backgrounds = render([replace(scene, objects=()) for scene in scenes], height, width, pictures.device)
+    return 1.0 + 4.0 * ((pictures - backgrounds).abs().sum(dim=1, keepdim=True) > 0.05).float()
 
 
 def _set_learning_rate(optimiser: torch.optim.Optimizer, peak: float, index: int, progress: float,

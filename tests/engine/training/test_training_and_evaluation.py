@@ -78,3 +78,17 @@ def test_training_can_go_on_from_a_saved_pipeline_keeping_its_vae(tmp_path):
     unet_before, unet_after = (load_file(str(tmp_path / name / "unet" / "diffusion_pytorch_model.safetensors"))
                                for name in ("first", "second"))
     assert any((unet_before[key] != unet_after[key]).any() for key in unet_before)
+
+
+def test_the_loss_weighs_the_objects_not_the_background():
+    """Objects weigh five times as much in both stages' losses; a night sky's dots are background."""
+    from engine.training.scenes import Scene, SceneObject
+    from engine.training.train import object_weights
+
+    star = SceneObject(shape="star", colour="yellow", position="top left", centre=(0.25, 0.25))
+    scenes = [Scene("night", (star,), star_seed=7), Scene("night", (), star_seed=7)]
+    weights = object_weights(scenes, render(scenes, 128, 128))
+    with_star, empty_sky = weights[0, 0], weights[1, 0]
+    assert empty_sky.eq(1.0).all()
+    assert with_star[32, 32] == 5.0 and with_star[96, 96] == 1.0
+    assert 0.01 < with_star.gt(1.0).float().mean() < 0.1
