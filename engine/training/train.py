@@ -173,7 +173,7 @@ class Trainer:
             torch.nn.utils.clip_grad_norm_(self.vae.parameters(), 1.0)
             _set_learning_rate(optimiser, stage.learning_rate, index, progress, warmup=30)
             optimiser.step()
-            return F.mse_loss(decoded.float(), crops).item()
+            return error.pow(2).mean().item()
 
         self.report["vae"] = self._run_stage("vae", stage, step)
         self.vae.eval().requires_grad_(False)
@@ -304,22 +304,24 @@ class LatentPool:
         self.trainer = trainer
         self.capacity = {bucket: max(least, round(capacity * weight)) for bucket, weight in
                          zip(ASPECT_BUCKETS, BUCKET_WEIGHTS)}
-        self.scenes: dict[tuple[int, int], list] = {bucket: [] for bucket in ASPECT_BUCKETS}
-        self.latents: dict[tuple[int, int], list[torch.Tensor]] = {bucket: [] for bucket in ASPECT_BUCKETS}
-        self.weights: dict[tuple[int, int], list[torch.Tensor]] = {bucket: [] for bucket in ASPECT_BUCKETS}
+        #: Per bucket, oldest first: (scene, latents, loss weights per latent cell).
+        self.entries: dict[tuple[int, int], list[tuple[Scene, torch.Tensor, torch.Tensor]]] = {
+            bucket: [] for bucket in ASPECT_BUCKETS
+        }
 
     def refresh(self, count: int) -> None:
         """Encode `count` new scenes into a random bucket, dropping its oldest when full."""
         self._add(self._draw_bucket(), count)
 
-    def batch(self, size: int) -> tuple[list, torch.Tensor, torch.Tensor]:
+    def batch(self, size: int) -> tuple[list[Scene], torch.Tensor, torch.Tensor]:
         """`size` scenes of one bucket (drawn by the buckets' weights) with their latents and loss weights."""
         bucket = self._draw_bucket()
-        if len(self.scenes[bucket]) < size:
-            self._add(bucket, size - len(self.scenes[bucket]))
-        chosen = self.trainer.rng.sample(range(len(self.scenes[bucket])), size)
-        return ([self.scenes[bucket][i] for i in chosen], torch.stack([self.latents[bucket][i] for i in chosen]),
-                torch.stack([self.weights[bucket][i] for i in chosen]))
+        entries = self.entries[bucket]
+        if len(entries) < size:
+            self._add(bucket, size - len(entries))
+        chosen = [entries[i] for i in self.trainer.rng.sample(range(len(entries)), size)]
+        scenes, latents, weights = zip(*chosen)
+        return list(scenes), torch.stack(latents), torch.stack(weights)
 
     def _draw_bucket(self) -> tuple[int, int]:
         return self.trainer.rng.choices(ASPECT_BUCKETS, weights=BUCKET_WEIGHTS)[0]
@@ -332,10 +334,9 @@ class LatentPool:
         latents = trainer._encode(pictures * 2.0 - 1.0)
         # A latent cell weighs as much as the heaviest pixel it stands for.
         weights = F.max_pool2d(object_weights(scenes, pictures), VAE_DOWNSCALE)
-        for name, new in (("scenes", scenes), ("latents", list(latents)), ("weights", list(weights))):
-            kept = getattr(self, name)[bucket]
-            kept.extend(new)
-            del kept[: max(0, len(kept) - self.capacity[bucket])]
+        entries = self.entries[bucket]
+        entries.extend(zip(scenes, latents, weights))
+        del entries[: max(0, len(entries) - self.capacity[bucket])]
 
 
 def object_weights(scenes: list[Scene], pictures: torch.Tensor) -> torch.Tensor:

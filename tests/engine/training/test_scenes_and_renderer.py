@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 
-import numpy as np
 
 from engine.training.components import build_tokenizer
 from engine.training.renderer import render

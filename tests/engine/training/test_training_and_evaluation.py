@@ -12,7 +12,9 @@ from engine.local import LocalEngine
 from engine.settings import EngineSettings
 from engine.training.evaluate import Verdicts, evaluation_scenes, judge
 from engine.training.renderer import render
+from engine.training.scenes import Scene, SceneObject
 from engine.training.train import main as train_main
+from engine.training.train import object_weights
 
 
 def test_the_trainer_writes_a_pipeline_the_engine_loads(tmp_path):
@@ -82,9 +84,6 @@ def test_training_can_go_on_from_a_saved_pipeline_keeping_its_vae(tmp_path):
 
 def test_the_loss_weighs_the_objects_not_the_background():
     """Objects weigh five times as much in both stages' losses; a night sky's dots are background."""
-    from engine.training.scenes import Scene, SceneObject
-    from engine.training.train import object_weights
-
     star = SceneObject(shape="star", colour="yellow", position="top left", centre=(0.25, 0.25))
     scenes = [Scene("night", (star,), star_seed=7), Scene("night", (), star_seed=7)]
     weights = object_weights(scenes, render(scenes, 128, 128))
