@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import torch
 from diffusers import AutoencoderTiny, DDIMScheduler, DDPMScheduler, UNet2DConditionModel
+from diffusers.models.transformers.transformer_2d import Transformer2DModel
 from diffusers.models.unets.unet_2d_blocks import AutoencoderTinyBlock
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
@@ -29,6 +30,9 @@ class Architecture:
     unet_channels: tuple[int, ...] = (64, 128, 192)
     unet_layers_per_block: int = 1
     attention_heads: int = 8
+    #: Cross-attention to the prompt at the latent's full size too, where a shape is drawn, not only at the
+    #: 8x8 and 4x4 levels below it.
+    attention_at_full_size: bool = True
 
     @classmethod
     def tiny(cls) -> Architecture:
@@ -97,19 +101,42 @@ def _initialise_for_relu(vae: AutoencoderTiny) -> None:
 
 
 def build_unet(architecture: Architecture) -> UNet2DConditionModel:
-    """Plain convolutions at the latent's full 16x16, cross-attention to the prompt at 8x8 and 4x4, and the
-    prompt pooled into the timestep embedding (`addition_embed_type="text"`) so that every block knows the
-    colours and sizes asked for; the standard SD pipeline drives it unchanged."""
+    """Cross-attention to the prompt at 8x8 and 4x4 (and at the latent's full 16x16 unless the architecture
+    says otherwise), and the prompt pooled into the timestep embedding (`addition_embed_type="text"`) so that
+    every block knows the colours and sizes asked for; the standard SD pipeline drives it unchanged."""
     levels = len(architecture.unet_channels)
+    full_size_down, full_size_up = (
+        ("CrossAttnDownBlock2D", "CrossAttnUpBlock2D") if architecture.attention_at_full_size
+        else ("DownBlock2D", "UpBlock2D")
+    )
     return UNet2DConditionModel(
         sample_size=256 // VAE_DOWNSCALE, in_channels=LATENT_CHANNELS, out_channels=LATENT_CHANNELS,
         block_out_channels=architecture.unet_channels, layers_per_block=architecture.unet_layers_per_block,
-        down_block_types=("DownBlock2D",) + ("CrossAttnDownBlock2D",) * (levels - 1),
-        up_block_types=("CrossAttnUpBlock2D",) * (levels - 1) + ("UpBlock2D",),
+        down_block_types=(full_size_down,) + ("CrossAttnDownBlock2D",) * (levels - 1),
+        up_block_types=("CrossAttnUpBlock2D",) * (levels - 1) + (full_size_up,),
         cross_attention_dim=architecture.text_width, attention_head_dim=architecture.attention_heads,
         norm_num_groups=min(32, min(architecture.unet_channels)),
         addition_embed_type="text", addition_embed_type_num_heads=max(1, architecture.text_width // 32),
     )
+
+
+def grow_unet(saved: UNet2DConditionModel, architecture: Architecture) -> UNet2DConditionModel:
+    """A UNet of `architecture` holding `saved`'s weights, where the architecture adds attention blocks that
+    `saved` lacks. Each new block starts as the identity (its output projection is zero), so the grown UNet
+    predicts exactly what `saved` did and training goes on from there."""
+    grown = build_unet(architecture)
+    refusal = f"cannot grow this UNet into {architecture}: it differs in more than attention blocks"
+    try:
+        missing, unexpected = grown.load_state_dict(saved.state_dict(), strict=False)
+    except RuntimeError as error:  # a weight of another shape
+        raise ValueError(refusal) from error
+    if unexpected or any(".attentions." not in key for key in missing):
+        raise ValueError(refusal)
+    for name, module in grown.named_modules():
+        if isinstance(module, Transformer2DModel) and f"{name}.proj_out.weight" in missing:
+            torch.nn.init.zeros_(module.proj_out.weight)
+            torch.nn.init.zeros_(module.proj_out.bias)
+    return grown
 
 
 def training_scheduler() -> DDPMScheduler:

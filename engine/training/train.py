@@ -30,6 +30,7 @@ from engine.training.components import (
     build_tokenizer,
     build_unet,
     build_vae,
+    grow_unet,
     inference_scheduler,
     parameter_count,
     training_scheduler,
@@ -118,13 +119,15 @@ class Trainer:
         self.report: dict[str, object] = {}
 
     def continue_from(self, folder: Path) -> None:
-        """Start from a saved pipeline's weights (its VAE is kept as it is) instead of from nothing."""
+        """Start from a saved pipeline's weights (its VAE is kept as it is) instead of from nothing; a UNet
+        saved without attention blocks that the plan's architecture has grows them (`grow_unet`)."""
         from diffusers import AutoencoderTiny, UNet2DConditionModel
         from transformers import CLIPTextModel
 
         self.text_encoder = CLIPTextModel.from_pretrained(folder / "text_encoder", dtype=torch.float32).to(self.device)
         self.vae = AutoencoderTiny.from_pretrained(folder / "vae", torch_dtype=torch.float32).to(self.device)
-        self.unet = UNet2DConditionModel.from_pretrained(folder / "unet", torch_dtype=torch.float32).to(self.device)
+        saved_unet = UNet2DConditionModel.from_pretrained(folder / "unet", torch_dtype=torch.float32)
+        self.unet = grow_unet(saved_unet, self.plan.architecture).to(self.device)
         self.vae.eval().requires_grad_(False)
         self.vae_trained = True
         self.report["continued_from"] = str(folder)

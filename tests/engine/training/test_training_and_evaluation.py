@@ -6,10 +6,13 @@ import json
 from dataclasses import replace
 
 import numpy as np
+import pytest
+import torch
 
 from engine.api import GenerationRequest
 from engine.local import LocalEngine
 from engine.settings import EngineSettings
+from engine.training.components import Architecture, build_unet, grow_unet, parameter_count
 from engine.training.evaluate import Verdicts, evaluation_scenes, judge
 from engine.training.renderer import render
 from engine.training.scenes import Scene, SceneObject
@@ -91,3 +94,23 @@ def test_the_loss_weighs_the_objects_not_the_background():
     assert empty_sky.eq(1.0).all()
     assert with_star[32, 32] == 5.0 and with_star[96, 96] == 1.0
     assert 0.01 < with_star.gt(1.0).float().mean() < 0.1
+
+
+def test_a_saved_unet_grows_attention_at_full_size_and_still_predicts_the_same():
+    """Version 4 was trained without cross-attention at the latent's full size; training goes on from it with
+    those blocks added, starting from exactly its predictions."""
+    torch.manual_seed(0)
+    without = replace(Architecture.tiny(), attention_at_full_size=False)
+    saved = build_unet(without).eval()
+    grown = grow_unet(saved, Architecture.tiny()).eval()
+    assert parameter_count(grown) > parameter_count(saved)
+    assert any(name.startswith("attentions.") for name, _ in grown.down_blocks[0].named_parameters())
+    latents, timesteps, prompt = torch.randn(2, 8, 16, 16), torch.tensor([10, 900]), torch.randn(2, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(saved(latents, timesteps, prompt).sample, grown(latents, timesteps, prompt).sample)
+
+
+def test_a_unet_of_other_widths_does_not_grow():
+    saved = build_unet(replace(Architecture.tiny(), unet_channels=(32, 64, 64)))
+    with pytest.raises(ValueError, match="differs in more than attention blocks"):
+        grow_unet(saved, Architecture.tiny())
