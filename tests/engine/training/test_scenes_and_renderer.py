@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 
-
 from engine.training.components import build_tokenizer
 from engine.training.renderer import render
 from engine.training.scenes import Scene, SceneObject, describe, random_scene
