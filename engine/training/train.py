@@ -60,6 +60,9 @@ class TrainingPlan:
     seed: int = 0
     architecture: Architecture = field(default_factory=Architecture)
     vae: StagePlan = StagePlan(steps=600, batch=32, learning_rate=1e-3)
+    #: When going on from a saved pipeline: the VAE's decoder alone trains this long on the kept encoder's
+    #: latents, so the UNet's latent space stays as it is. None: the decoder is kept too.
+    decoder: StagePlan | None = None
     diffusion: StagePlan = StagePlan(steps=1500, batch=64, learning_rate=5e-4)
     #: The VAE learns from square crops of this side; None: whole square pictures. Crops much smaller than
     #: its ~280 px receptive field teach it artefacts on whole pictures, so the presets use whole ones.
@@ -159,9 +162,26 @@ class Trainer:
     def train_vae(self) -> None:
         if self.vae_trained:
             return
-        stage = self.plan.vae
-        optimiser = torch.optim.Adam(self.vae.parameters(), lr=stage.learning_rate)
-        self.vae.train()
+        self.report["vae"] = self._train_autoencoder("vae", self.plan.vae, self.vae)
+        self.vae.eval().requires_grad_(False)
+        self.vae.register_to_config(scaling_factor=self._latent_scaling_factor())
+
+    def train_decoder(self) -> None:
+        """Train the saved VAE's decoder further with its encoder frozen: sharper shapes from the very
+        latents the UNet already learned to draw."""
+        stage = self.plan.decoder
+        if stage is None:
+            return
+        self.report["decoder"] = self._train_autoencoder("decoder", stage, self.vae.decoder)
+        self.vae.eval().requires_grad_(False)
+
+    def _train_autoencoder(self, name: str, stage: StagePlan, trained: torch.nn.Module) -> dict[str, float]:
+        """Train `trained` (the whole VAE, or its decoder alone) to give back rendered scenes, objects
+        weighing five times their area."""
+        self.vae.requires_grad_(False)
+        trained.requires_grad_(True).train()
+        parameters = list(trained.parameters())
+        optimiser = torch.optim.Adam(parameters, lr=stage.learning_rate)
 
         def step(index: int, progress: float) -> float:
             crops, weights = self.vae_crops(stage.batch)
@@ -173,14 +193,12 @@ class Trainer:
             loss = ((error.abs() + error**2) * weights).mean() + 1e-4 * latents.float().pow(2).mean()
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.vae.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(parameters, 1.0)
             _set_learning_rate(optimiser, stage.learning_rate, index, progress, warmup=30)
             optimiser.step()
             return error.pow(2).mean().item()
 
-        self.report["vae"] = self._run_stage("vae", stage, step)
-        self.vae.eval().requires_grad_(False)
-        self.vae.register_to_config(scaling_factor=self._latent_scaling_factor())
+        return self._run_stage(name, stage, step)
 
     @torch.no_grad()
     def _latent_scaling_factor(self) -> float:
@@ -249,7 +267,7 @@ class Trainer:
 
     def _run_stage(self, name: str, stage: StagePlan, step) -> dict[str, float]:
         started = time.perf_counter()
-        budget = stage.minutes * 60 if stage.minutes else math.inf
+        budget = stage.minutes * 60 if stage.minutes is not None else math.inf
         losses: list[float] = []
         index, last_report = 0, started
         while index < stage.steps and time.perf_counter() - started < budget:
@@ -371,7 +389,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", help="cuda or cpu (default: cuda when present)")
     parser.add_argument("--vae-minutes", type=float, help="override the preset's VAE time budget")
     parser.add_argument("--diffusion-minutes", type=float, help="override the preset's diffusion time budget")
+    parser.add_argument("--diffusion-learning-rate", type=float,
+                        help="override the preset's peak diffusion learning rate (lower suits a continuation)")
     parser.add_argument("--continue-from", type=Path, help="a trained pipeline folder to go on training")
+    parser.add_argument("--decoder-minutes", type=float,
+                        help="with --continue-from: first train the VAE's decoder alone this long")
     args = parser.parse_args(argv)
 
     plan = replace(PRESETS[args.preset], seed=args.seed)
@@ -379,6 +401,13 @@ def main(argv: list[str] | None = None) -> None:
         plan = replace(plan, vae=replace(plan.vae, minutes=args.vae_minutes))
     if args.diffusion_minutes is not None:
         plan = replace(plan, diffusion=replace(plan.diffusion, minutes=args.diffusion_minutes))
+    if args.diffusion_learning_rate is not None:
+        plan = replace(plan, diffusion=replace(plan.diffusion, learning_rate=args.diffusion_learning_rate))
+    if args.decoder_minutes is not None:
+        if not args.continue_from:
+            parser.error("--decoder-minutes trains a saved VAE's decoder: it needs --continue-from")
+        plan = replace(plan, decoder=replace(plan.vae, learning_rate=plan.vae.learning_rate / 4,
+                                             minutes=args.decoder_minutes))
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
@@ -388,6 +417,7 @@ def main(argv: list[str] | None = None) -> None:
         trainer.continue_from(args.continue_from)
     print(f"training on {_device_name(device)}: preset {args.preset}, seed {args.seed}", flush=True)
     trainer.train_vae()
+    trainer.train_decoder()
     trainer.vae.save_pretrained(args.out / "vae")  # to look at while the rest trains; saved again at the end
     trainer.train_diffusion()
     trainer.save(args.out)

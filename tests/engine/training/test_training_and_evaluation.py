@@ -85,6 +85,29 @@ def test_training_can_go_on_from_a_saved_pipeline_keeping_its_vae(tmp_path):
     assert any((unet_before[key] != unet_after[key]).any() for key in unet_before)
 
 
+def test_a_continuation_can_train_the_decoder_alone_keeping_the_latents_the_unet_learned(tmp_path):
+    from safetensors.torch import load_file
+
+    train_main(["--preset", "tiny", "--out", str(tmp_path / "first")])
+    train_main(["--preset", "tiny", "--continue-from", str(tmp_path / "first"), "--decoder-minutes", "1",
+                "--diffusion-minutes", "0", "--out", str(tmp_path / "second")])
+    report = json.loads((tmp_path / "second" / "training.json").read_text())
+    assert report["decoder"]["steps"] == 3 and report["diffusion"]["steps"] == 0
+    before, after = ({**load_file(str(tmp_path / name / "vae" / "diffusion_pytorch_model.safetensors")),
+                      **{f"unet.{key}": value for key, value in
+                         load_file(str(tmp_path / name / "unet" / "diffusion_pytorch_model.safetensors")).items()}}
+                     for name in ("first", "second"))
+    changed = {key.split(".")[0] for key in before if (before[key] != after[key]).any()}
+    assert changed == {"decoder"}
+
+
+def test_training_the_decoder_alone_needs_a_saved_pipeline(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train_main(["--preset", "tiny", "--decoder-minutes", "1", "--out", str(tmp_path / "model")])
+    assert exit_info.value.code == 2
+    assert "--continue-from" in capsys.readouterr().err
+
+
 def test_the_loss_weighs_the_objects_not_the_background():
     """Objects weigh five times as much in both stages' losses; a night sky's dots are background."""
     star = SceneObject(shape="star", colour="yellow", position="top left", centre=(0.25, 0.25))
