@@ -163,7 +163,6 @@ class Trainer:
         if self.vae_trained:
             return
         self.report["vae"] = self._train_autoencoder("vae", self.plan.vae, self.vae)
-        self.vae.eval().requires_grad_(False)
         self.vae.register_to_config(scaling_factor=self._latent_scaling_factor())
 
     def train_decoder(self) -> None:
@@ -173,11 +172,10 @@ class Trainer:
         if stage is None:
             return
         self.report["decoder"] = self._train_autoencoder("decoder", stage, self.vae.decoder)
-        self.vae.eval().requires_grad_(False)
 
     def _train_autoencoder(self, name: str, stage: StagePlan, trained: torch.nn.Module) -> dict[str, float]:
         """Train `trained` (the whole VAE, or its decoder alone) to give back rendered scenes, objects
-        weighing five times their area."""
+        weighing five times their area; the VAE is left frozen for encoding."""
         self.vae.requires_grad_(False)
         trained.requires_grad_(True).train()
         parameters = list(trained.parameters())
@@ -198,7 +196,9 @@ class Trainer:
             optimiser.step()
             return error.pow(2).mean().item()
 
-        return self._run_stage(name, stage, step)
+        report = self._run_stage(name, stage, step)
+        self.vae.eval().requires_grad_(False)
+        return report
 
     @torch.no_grad()
     def _latent_scaling_factor(self) -> float:
