@@ -15,9 +15,6 @@ from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 from engine.training.vocabulary import tokenizer_words
 
 MAX_TOKENS = 32
-LATENT_CHANNELS = 8
-VAE_LEVELS = 5
-VAE_DOWNSCALE = 2 ** (VAE_LEVELS - 1)  # four halvings: a 256x256 picture is a 16x16 latent
 
 
 @dataclass(frozen=True)
@@ -27,6 +24,9 @@ class Architecture:
     text_width: int = 128
     text_layers: int = 4
     vae_width: int = 32
+    #: The VAE's levels: each after the first halves the picture (5: a 256x256 picture is a 16x16 latent).
+    vae_levels: int = 5
+    latent_channels: int = 8
     unet_channels: tuple[int, ...] = (64, 128, 192)
     unet_layers_per_block: int = 1
     attention_heads: int = 8
@@ -38,6 +38,11 @@ class Architecture:
     def tiny(cls) -> Architecture:
         return cls(text_width=32, text_layers=1, vae_width=8, unet_channels=(32, 32, 32),
                    attention_heads=2)
+
+    @property
+    def vae_downscale(self) -> int:
+        """How many pixels one latent cell stands for, across and down."""
+        return 2 ** (self.vae_levels - 1)
 
 
 def build_tokenizer() -> CLIPTokenizer:
@@ -76,12 +81,13 @@ def build_text_encoder(architecture: Architecture, vocab_size: int) -> CLIPTextM
 def build_vae(architecture: Architecture) -> AutoencoderTiny:
     """A norm-free convolutional autoencoder (the TAESD layout): with no normalisation a flat colour goes
     through unchanged."""
+    levels = architecture.vae_levels
     vae = AutoencoderTiny(
-        in_channels=3, out_channels=3, latent_channels=LATENT_CHANNELS,
-        encoder_block_out_channels=(architecture.vae_width,) * VAE_LEVELS,
-        decoder_block_out_channels=(architecture.vae_width,) * VAE_LEVELS,
+        in_channels=3, out_channels=3, latent_channels=architecture.latent_channels,
+        encoder_block_out_channels=(architecture.vae_width,) * levels,
+        decoder_block_out_channels=(architecture.vae_width,) * levels,
         # No block at full size in the encoder (a third cheaper to train), two at the latent's size in the decoder.
-        num_encoder_blocks=(0,) + (1,) * (VAE_LEVELS - 1), num_decoder_blocks=(2,) + (1,) * (VAE_LEVELS - 1),
+        num_encoder_blocks=(0,) + (1,) * (levels - 1), num_decoder_blocks=(2,) + (1,) * (levels - 1),
     )
     _initialise_for_relu(vae)
     return vae
@@ -110,7 +116,8 @@ def build_unet(architecture: Architecture) -> UNet2DConditionModel:
         else ("DownBlock2D", "UpBlock2D")
     )
     return UNet2DConditionModel(
-        sample_size=256 // VAE_DOWNSCALE, in_channels=LATENT_CHANNELS, out_channels=LATENT_CHANNELS,
+        sample_size=256 // architecture.vae_downscale, in_channels=architecture.latent_channels,
+        out_channels=architecture.latent_channels,
         block_out_channels=architecture.unet_channels, layers_per_block=architecture.unet_layers_per_block,
         down_block_types=(full_size_down,) + ("CrossAttnDownBlock2D",) * (levels - 1),
         up_block_types=("CrossAttnUpBlock2D",) * (levels - 1) + (full_size_up,),

@@ -3,8 +3,10 @@
 It generates a fixed set of prompts (drawn from a seed) over several image seeds, finds the objects in each
 picture, and checks them against the scene the prompt described: object colour (nearest named colour),
 shape (overlap with the canonical masks), position, size, background, both objects present and their relation.
+`--held-back` words the same scenes in phrasings the trainer never writes (other word orders and joiners),
+to see whether the model follows the words or only the templates it was trained on.
 
-    python -m engine.training.evaluate engine/embedded [--prompts 60] [--seeds 2] [--grid samples.png]
+    python -m engine.training.evaluate engine/embedded [--prompts 60] [--seeds 2] [--held-back] [--grid samples.png]
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 import torch
 
 from engine.training.renderer import object_geometry, render_backgrounds, shape_mask
-from engine.training.scenes import Scene, describe, random_scene
+from engine.training.scenes import Scene, SceneObject, describe, random_scene
 from engine.training.vocabulary import BACKGROUNDS, COLOURS, POSITIONS, SCENES, SHAPES, SIZES
 
 TARGETS = {"colour": 0.95, "shape": 0.85, "position": 0.90, "size": 0.85, "background": 0.95,
@@ -58,6 +60,38 @@ def evaluation_scenes(count: int, seed: int = 1234) -> list[Scene]:
             continue  # keep every prompt's background checkable
         scenes.append(scene)
     return scenes
+
+
+# -- prompts the trainer never writes ----------------------------------------------------------------------
+
+_HELD_BACK_JOINERS = {
+    "and": (" plus ", " & ", " next to "),
+    "left of": (" placed to the left of ", " sitting left of "),
+    "right of": (" placed to the right of ", " sitting right of "),
+    "above": (" placed above ", " sitting above "),
+    "below": (" placed below ", " sitting below "),
+}
+
+
+def held_back_prompt(scene: Scene, rng: random.Random) -> str:
+    """An evaluation scene in a phrasing `describe` never writes: the background or the position first, the
+    colour after the shape, other joiners between two objects. Only vocabulary words carry meaning, as in
+    training. (Evaluation scenes state their background, and one object's every attribute.)"""
+    background = f"{scene.background} background"
+    if len(scene.objects) == 2:
+        first, second = (_held_back_object(obj, "size" in scene.stated) for obj in scene.objects)
+        return f"{background}: {first}{rng.choice(_HELD_BACK_JOINERS[scene.relation])}{second}"
+    obj = scene.objects[0]
+    return rng.choice((
+        f"{background}, {obj.size} {obj.colour} {obj.shape} {obj.position}",
+        f"{obj.position}: {_held_back_object(obj, True)}, {background}",
+        f"{_held_back_object(obj, True)} {obj.position} on a {background}",
+    ))
+
+
+def _held_back_object(obj: SceneObject, size_stated: bool) -> str:
+    """"one small star in yellow": the colour after the shape, which training prompts never put there."""
+    return " ".join(["one"] + ([obj.size] if size_stated else []) + [obj.shape, "in", obj.colour])
 
 
 # -- finding things in a picture ------------------------------------------------------------------------
@@ -178,14 +212,15 @@ def judge(picture: np.ndarray, scene: Scene, verdicts: Verdicts) -> None:
 # -- running it -------------------------------------------------------------------------------------------
 
 def evaluate(model: str, prompts: int, seeds: int, steps: int | None, guidance: float | None,
-             grid: Path | None = None) -> dict[str, float]:
+             grid: Path | None = None, held_back: bool = False) -> dict[str, float]:
     from engine.api import GenerationRequest
     from engine.local import LocalEngine
     from engine.settings import EngineSettings
 
     scenes = evaluation_scenes(prompts)
     rng = random.Random(99)
-    texts = [describe(scene, rng) for scene in scenes]
+    write = held_back_prompt if held_back else describe
+    texts = [write(scene, rng) for scene in scenes]
     engine = LocalEngine(EngineSettings(default_model=model, max_batch=8, max_wait_ms=50, max_queue=10_000))
     verdicts = Verdicts()
     samples = []
@@ -225,9 +260,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--steps", type=int)
     parser.add_argument("--guidance", type=float)
+    parser.add_argument("--held-back", action="store_true",
+                        help="word the prompts in phrasings the trainer never writes")
     parser.add_argument("--grid", type=Path, help="write a grid of samples (first seed of the first 24 prompts)")
     args = parser.parse_args(argv)
-    accuracy = evaluate(args.model, args.prompts, args.seeds, args.steps, args.guidance, args.grid)
+    accuracy = evaluate(args.model, args.prompts, args.seeds, args.steps, args.guidance, args.grid, args.held_back)
     print(f"{'category':<12} {'accuracy':>9} {'target':>7}")
     for name, target in TARGETS.items():
         if name in accuracy:

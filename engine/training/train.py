@@ -24,7 +24,6 @@ from diffusers.training_utils import EMAModel
 from engine.models import ENGINE_DEFAULTS_FILE
 from engine.training.components import (
     MAX_TOKENS,
-    VAE_DOWNSCALE,
     Architecture,
     build_text_encoder,
     build_tokenizer,
@@ -354,7 +353,7 @@ class LatentPool:
         pictures = render(scenes, height, width, trainer.device)
         latents = trainer._encode(pictures * 2.0 - 1.0)
         # A latent cell weighs as much as the heaviest pixel it stands for.
-        weights = F.max_pool2d(object_weights(scenes, pictures), VAE_DOWNSCALE)
+        weights = F.max_pool2d(object_weights(scenes, pictures), trainer.plan.architecture.vae_downscale)
         entries = self.entries[bucket]
         entries.extend(zip(scenes, latents, weights))
         del entries[: max(0, len(entries) - self.capacity[bucket])]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import replace
-
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +16,12 @@ from engine.api import GenerationRequest
 from engine.local import LocalEngine
 from engine.settings import EngineSettings
 from engine.training.components import Architecture, build_unet, grow_unet, parameter_count
-from engine.training.evaluate import Verdicts, evaluation_scenes, judge
+from engine.training.evaluate import Verdicts, evaluation_scenes, held_back_prompt, judge
+from engine.training.evaluate import main as evaluate_main
 from engine.training.renderer import render
-from engine.training.scenes import Scene, SceneObject
+from engine.training.scenes import Scene, SceneObject, describe
 from engine.training.train import main as train_main
-from engine.training.train import object_weights
+from engine.training.train import PRESETS, Trainer, object_weights
 
 
 def test_the_trainer_writes_a_pipeline_the_engine_loads(tmp_path):
@@ -71,6 +72,25 @@ def test_the_evaluator_catches_wrong_colours_shapes_and_places():
     accuracy = scored(scenes, pictures)
     assert accuracy["shape"] <= 0.1 and accuracy["position"] <= 0.1
     assert accuracy["colour"] == 1.0 and accuracy["background"] == 1.0
+
+
+def test_held_back_prompts_name_the_scene_in_words_training_never_strings_together():
+    rng = random.Random(0)
+    for scene in evaluation_scenes(60):
+        prompt = held_back_prompt(scene, rng)
+        assert scene.background in prompt
+        for obj in scene.objects:
+            assert f"{obj.shape} in {obj.colour}" in prompt or f"{obj.colour} {obj.shape}" in prompt
+        training_prompts = {describe(scene, random.Random(seed)).lower() for seed in range(300)}
+        assert prompt not in training_prompts, prompt
+
+
+def test_the_evaluator_prints_its_table_for_held_back_prompts(capsys):
+    evaluate_main(["engine/embedded", "--prompts", "3", "--seeds", "1", "--held-back"])
+    printed = capsys.readouterr().out
+    scores = json.loads(printed.strip().splitlines()[-1])
+    assert {"colour", "shape", "position", "size", "background"} <= set(scores)
+    assert "target" in printed and all(0.0 <= value <= 1.0 for value in scores.values())
 
 
 def saved_weights(pipeline: Path, part: str) -> dict[str, torch.Tensor]:
@@ -137,3 +157,20 @@ def test_a_unet_of_other_widths_does_not_grow():
     saved = build_unet(replace(Architecture.tiny(), unet_channels=(32, 64, 64)))
     with pytest.raises(ValueError, match="differs in more than attention blocks"):
         grow_unet(saved, Architecture.tiny())
+
+
+def test_an_architecture_with_a_finer_latent_trains_and_draws_at_its_native_size(tmp_path):
+    architecture = replace(Architecture.tiny(), vae_levels=4, latent_channels=4, unet_channels=(32, 32, 32, 32),
+                           attention_at_full_size=False)
+    trainer = Trainer(replace(PRESETS["tiny"], architecture=architecture), torch.device("cpu"), log=lambda _: None)
+    trainer.train_vae()
+    trainer.train_diffusion()
+    out = trainer.save(tmp_path / "model")
+    picture = torch.zeros(1, 3, 64, 64)
+    assert trainer.vae.float().encode(picture).latents.shape == (1, 4, 8, 8)  # 8x, not 16x
+    engine = LocalEngine(EngineSettings(default_model=str(out)))
+    try:
+        result = engine.submit(GenerationRequest(prompt="a red circle", seed=1, steps=2)).result(timeout=60)
+    finally:
+        engine.close()
+    assert result.images[0].image.size == (64, 64)
