@@ -6,7 +6,8 @@ shape (overlap with the canonical masks), position, size, background, both objec
 `--held-back` words the same scenes in phrasings the trainer never writes (other word orders and joiners),
 to see whether the model follows the words or only the templates it was trained on.
 
-    python -m engine.training.evaluate engine/embedded [--prompts 60] [--seeds 2] [--held-back] [--grid samples.png]
+    python -m engine.training.evaluate engine/embedded [--prompts 60] [--seeds 2] [--held-back]
+                                                       [--grid samples.png]
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def held_back_prompt(scene: Scene, rng: random.Random) -> str:
 
 
 def _held_back_object(obj: SceneObject, size_stated: bool) -> str:
-    """"one small star in yellow": the colour after the shape, which training prompts never put there."""
+    """The object as "one small star in yellow": the colour after the shape, where training never puts it."""
     return " ".join(["one"] + ([obj.size] if size_stated else []) + [obj.shape, "in", obj.colour])
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from safetensors.torch import load_file
 
 from engine.api import GenerationRequest
@@ -24,18 +25,23 @@ from engine.training.train import main as train_main
 from engine.training.train import PRESETS, Trainer, object_weights
 
 
+def drawn_by(model: Path) -> Image.Image:
+    """The picture the engine draws of a red circle with the model in folder `model`, in two steps."""
+    engine = LocalEngine(EngineSettings(default_model=str(model)))
+    try:
+        result = engine.submit(GenerationRequest(prompt="a red circle", seed=1, steps=2)).result(timeout=60)
+    finally:
+        engine.close()
+    return result.images[0].image
+
+
 def test_the_trainer_writes_a_pipeline_the_engine_loads(tmp_path):
     out = tmp_path / "model"
     train_main(["--preset", "tiny", "--out", str(out), "--seed", "3"])
     report = json.loads((out / "training.json").read_text())
     assert report["vae"]["steps"] == 3 and report["diffusion"]["steps"] == 3
     assert np.isfinite(report["diffusion"]["final_loss"])
-    engine = LocalEngine(EngineSettings(default_model=str(out)))
-    try:
-        result = engine.submit(GenerationRequest(prompt="a red circle", seed=1, steps=2)).result(timeout=60)
-    finally:
-        engine.close()
-    assert result.images[0].image.size == (64, 64)
+    assert drawn_by(out).size == (64, 64)
 
 
 def test_training_is_reproducible_from_its_seed(tmp_path):
@@ -168,9 +174,4 @@ def test_an_architecture_with_a_finer_latent_trains_and_draws_at_its_native_size
     out = trainer.save(tmp_path / "model")
     picture = torch.zeros(1, 3, 64, 64)
     assert trainer.vae.float().encode(picture).latents.shape == (1, 4, 8, 8)  # 8x, not 16x
-    engine = LocalEngine(EngineSettings(default_model=str(out)))
-    try:
-        result = engine.submit(GenerationRequest(prompt="a red circle", seed=1, steps=2)).result(timeout=60)
-    finally:
-        engine.close()
-    assert result.images[0].image.size == (64, 64)
+    assert drawn_by(out).size == (64, 64)
