@@ -83,10 +83,11 @@ def held_back_prompt(scene: Scene, rng: random.Random) -> str:
         first, second = (_held_back_object(obj, "size" in scene.stated) for obj in scene.objects)
         return f"{background}: {first}{rng.choice(_HELD_BACK_JOINERS[scene.relation])}{second}"
     obj = scene.objects[0]
+    shape_first = _held_back_object(obj, size_stated=True)
     return rng.choice((
         f"{background}, {obj.size} {obj.colour} {obj.shape} {obj.position}",
-        f"{obj.position}: {_held_back_object(obj, True)}, {background}",
-        f"{_held_back_object(obj, True)} {obj.position} on a {background}",
+        f"{obj.position}: {shape_first}, {background}",
+        f"{shape_first} {obj.position} on a {background}",
     ))
 
 

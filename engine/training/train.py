@@ -352,8 +352,8 @@ class LatentPool:
         scenes = [random_scene(trainer.rng) for _ in range(count)]
         pictures = render(scenes, height, width, trainer.device)
         latents = trainer._encode(pictures * 2.0 - 1.0)
-        # A latent cell weighs as much as the heaviest pixel it stands for.
-        weights = F.max_pool2d(object_weights(scenes, pictures), trainer.plan.architecture.vae_downscale)
+        # A latent cell weighs as much as the heaviest pixel it stands for (the VAE's grid, whatever its scale).
+        weights = F.adaptive_max_pool2d(object_weights(scenes, pictures), latents.shape[-2:])
         entries = self.entries[bucket]
         entries.extend(zip(scenes, latents, weights))
         del entries[: max(0, len(entries) - self.capacity[bucket])]
