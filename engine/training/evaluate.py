@@ -75,25 +75,30 @@ _HELD_BACK_JOINERS = {
 
 
 def held_back_prompt(scene: Scene, rng: random.Random) -> str:
-    """An evaluation scene in a phrasing `describe` never writes: the background or the position first, the
-    colour after the shape, other joiners between two objects. Only vocabulary words carry meaning, as in
-    training. (Evaluation scenes state their background, and one object's every attribute.)"""
+    """An evaluation scene in a phrasing `describe` never writes, even in its free order: the background
+    between the object and its position, or the position, then the background, then the object; the colour
+    after the shape with a word the tokenizer does not know ("a star coloured red"); other joiners between
+    two objects. Only vocabulary words carry meaning, as in training. (Evaluation scenes state their
+    background, and one object's every attribute.)"""
     background = f"{scene.background} background"
     if len(scene.objects) == 2:
-        first, second = (_held_back_object(obj, "size" in scene.stated) for obj in scene.objects)
-        return f"{background}: {first}{rng.choice(_HELD_BACK_JOINERS[scene.relation])}{second}"
+        first, second = (_held_back_object(obj, "size" in scene.stated, rng) for obj in scene.objects)
+        return f"{background} with {first}{rng.choice(_HELD_BACK_JOINERS[scene.relation])}{second}"
     obj = scene.objects[0]
-    shape_first = _held_back_object(obj, size_stated=True)
+    described = _held_back_object(obj, True, rng)
     return rng.choice((
-        f"{background}, {obj.size} {obj.colour} {obj.shape} {obj.position}",
-        f"{obj.position}: {shape_first}, {background}",
-        f"{shape_first} {obj.position} on a {background}",
+        f"{described}, {background}, {obj.position}",
+        f"{obj.position}: {background} with {described}",
     ))
 
 
-def _held_back_object(obj: SceneObject, size_stated: bool) -> str:
-    """The object as "one small star in yellow": the colour after the shape, where training never puts it."""
-    return " ".join(["one"] + ([obj.size] if size_stated else []) + [obj.shape, "in", obj.colour])
+def _held_back_object(obj: SceneObject, size_stated: bool, rng: random.Random) -> str:
+    """The object as "one small star coloured yellow": the colour after the shape, joined by a word the
+    tokenizer does not know."""
+    return " ".join(["one"] + ([obj.size] if size_stated else []) + [obj.shape, rng.choice(_COLOUR_VERBS), obj.colour])
+
+
+_COLOUR_VERBS = ("coloured", "painted")
 
 
 # -- finding things in a picture ------------------------------------------------------------------------

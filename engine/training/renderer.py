@@ -113,7 +113,8 @@ def render(scenes: list[Scene], height: int, width: int, device: torch.device | 
             dy = (ys - cy).view(-1, 1)
             dx = (xs - cx).view(1, -1)
             mask = shape_mask(shape, dx, dy, torch.tensor(r, device=device))
-            images[index][:, mask] = _colour(obj.colour, device).view(3, 1)
+            # torch.where, not a masked write: that would wait for the GPU to count the mask's pixels.
+            images[index] = torch.where(mask, _colour(obj.colour, device).view(3, 1, 1), images[index])
     if supersample > 1:
         images = F.avg_pool2d(images, supersample)
     return images.clamp(0.0, 1.0)

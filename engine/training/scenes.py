@@ -115,13 +115,16 @@ _POSITION_PHRASES = {
 _SIZE_WORDS = {"small": ("small", "tiny", "little"), "medium": ("medium", ""), "large": ("large", "big", "huge")}
 
 
-def _object_phrase(rng: random.Random, obj: SceneObject, stated: frozenset[str]) -> str:
+def _object_phrase(rng: random.Random, obj: SceneObject, stated: frozenset[str], colour_after: bool = False) -> str:
+    """The object as "a small red star", or with `colour_after` as "a small star in red"."""
     words = []
     if "size" in stated:
         words.append(rng.choice(_SIZE_WORDS[obj.size]))
-    if "colour" in stated:
+    if "colour" in stated and not colour_after:
         words.append(obj.colour)
     words.append(obj.shape)
+    if "colour" in stated and colour_after:
+        words.extend(("in", obj.colour))
     article = rng.choice(_ARTICLES)
     if article == "an " and not words[0].startswith(("a", "e", "i", "o", "u")):
         article = "a "
@@ -152,26 +155,41 @@ def _background_phrase(rng: random.Random, background: str) -> str:
     ))
 
 
-def describe(scene: Scene, rng: random.Random) -> str:
-    """One of many ways a person could ask for `scene`, mentioning only its stated attributes."""
+_JOINERS = {
+    "and": (" and ", " with ", " and "),
+    "left of": (" to the left of ", " left of ", " is left of "),
+    "right of": (" to the right of ", " right of ", " is to the right of "),
+    "above": (" above ", " is above ", " over "),
+    "below": (" below ", " is below ", " under "),
+}
+
+
+def describe(scene: Scene, rng: random.Random, free_order: bool = False) -> str:
+    """One of many ways a person could ask for `scene`, mentioning only its stated attributes.
+
+    With `free_order`, two prompts in five also put the background or the position first, or the colour
+    after the shape ("a star in red"), so that a model learns colours from the words around them rather
+    than from where they stand. Without it the phrasings (and the random draws) are the original ones,
+    which the evaluator's fixed prompts keep."""
+    reordered = free_order and rng.random() < 0.4
+    colour_after = reordered and rng.random() < 0.5
+    lead = rng.choice(("background", "position", "object")) if reordered else "object"
     if len(scene.objects) == 2:
-        first, second = (_object_phrase(rng, obj, scene.stated) for obj in scene.objects)
-        relation = scene.relation or "and"
-        joiner = {
-            "and": (" and ", " with ", " and "),
-            "left of": (" to the left of ", " left of ", " is left of "),
-            "right of": (" to the right of ", " right of ", " is to the right of "),
-            "above": (" above ", " is above ", " over "),
-            "below": (" below ", " is below ", " under "),
-        }[relation]
-        text = first + rng.choice(joiner) + second
+        first, second = (_object_phrase(rng, obj, scene.stated, colour_after) for obj in scene.objects)
+        text = first + rng.choice(_JOINERS[scene.relation or "and"]) + second
     else:
         obj = scene.objects[0]
-        text = _object_phrase(rng, obj, scene.stated)
+        text = _object_phrase(rng, obj, scene.stated, colour_after)
         if "position" in scene.stated and (obj.position != "center" or rng.random() < 0.5):
-            text += rng.choice((" ", ", ")) + _position_phrase(rng, obj.position)
+            if lead == "position":
+                text = _position_phrase(rng, obj.position) + rng.choice((", ", ": ", " ")) + text
+            else:
+                text += rng.choice((" ", ", ")) + _position_phrase(rng, obj.position)
     if "background" in scene.stated:
-        text += rng.choice((" ", ", ")) + _background_phrase(rng, scene.background)
+        if lead == "background":
+            text = _background_phrase(rng, scene.background) + rng.choice((", ", ": ", " ")) + text
+        else:
+            text += rng.choice((" ", ", ")) + _background_phrase(rng, scene.background)
     if rng.random() < 0.1:
         text = rng.choice(("draw ", "a picture of ", "simple icon: ", "please make ")) + text
     style = rng.random()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
+import re
 
 from engine.training.components import build_tokenizer
 from engine.training.renderer import render
 from engine.training.scenes import Scene, SceneObject, describe, random_scene
-from engine.training.vocabulary import COLOURS, tokenizer_words
+from engine.training.vocabulary import COLOURS, SHAPES, tokenizer_words
 
 
 def pixel(image, x: int, y: int) -> tuple[int, ...]:
@@ -58,3 +59,28 @@ def test_prompts_name_what_the_scene_holds_and_vocabulary_words_stay_whole():
     for word in tokenizer_words():
         assert tokenizer.tokenize(word) == [word + "</w>"], word
     assert len(tokenizer("zebra quantum flux " * 20, truncation=True).input_ids) <= 32
+    # The free order uses no word the original phrasings lack: only the order of the words changes.
+    words = {free_order: {word for _ in range(1000)
+                          for word in re.findall("[a-z]+", describe(random_scene(rng), rng, free_order).lower())}
+             for free_order in (False, True)}
+    assert words[True] == words[False]
+
+
+def test_free_order_prompts_also_lead_with_the_background_or_position_and_name_colours_after_shapes():
+    rng = random.Random(5)
+    leads, colours_after = set(), 0
+    for _ in range(600):
+        scene = random_scene(rng)
+        text = describe(scene, rng, free_order=True).lower()
+        for obj in scene.objects:
+            assert obj.shape in text and ("colour" not in scene.stated or obj.colour in text)
+            colours_after += f"{obj.shape} in {obj.colour}" in text
+        first_object = min(text.find(obj.shape) for obj in scene.objects)
+        if "background" in scene.stated and 0 <= text.find("background") < first_object:
+            leads.add("background")
+        if any(place in text[:first_object] for place in ("left", "right", "top", "bottom")):
+            leads.add("position")
+    assert leads == {"background", "position"} and colours_after > 30
+    # The evaluator's fixed prompts keep the original phrasings: the colour always before the shape.
+    fixed = [describe(random_scene(rng), rng).lower() for _ in range(300)]
+    assert not any(f"{shape} in {colour}" in text for text in fixed for shape in SHAPES for colour in COLOURS)

@@ -86,9 +86,11 @@ def test_held_back_prompts_name_the_scene_in_words_training_never_strings_togeth
         prompt = held_back_prompt(scene, rng)
         assert scene.background in prompt
         for obj in scene.objects:
-            assert f"{obj.shape} in {obj.colour}" in prompt or f"{obj.colour} {obj.shape}" in prompt
-        training_prompts = {describe(scene, random.Random(seed)).lower() for seed in range(300)}
+            assert f"{obj.shape} coloured {obj.colour}" in prompt or f"{obj.shape} painted {obj.colour}" in prompt
+        training_prompts = {describe(scene, random.Random(seed), free_order).lower()
+                            for seed in range(300) for free_order in (False, True)}
         assert prompt not in training_prompts, prompt
+        assert not ({"coloured", "painted"} & set(" ".join(training_prompts).split()))
 
 
 def test_the_evaluator_prints_its_table_for_held_back_prompts(capsys):
