@@ -1,6 +1,6 @@
 """Trains the embedded model from nothing: first the VAE on rendered scenes, then the text encoder and UNet
 together on the VAE's latents. Reproducible from `--seed`; `--preset cpu` finishes on a 2-core CPU in under
-two hours, `--preset gpu` uses a CUDA card for a larger, longer run.
+two hours; `--preset gpu` trains an 8x-latent design on a CUDA card; `--device cuda` runs any preset there.
 
     python -m engine.training.train --preset cpu --out runs/embedded
 """

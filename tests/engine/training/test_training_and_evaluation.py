@@ -107,9 +107,11 @@ def saved_weights(pipeline: Path, part: str) -> dict[str, torch.Tensor]:
 
 def test_training_can_go_on_from_a_saved_pipeline_keeping_its_vae(tmp_path):
     train_main(["--preset", "tiny", "--out", str(tmp_path / "first")])
-    train_main(["--preset", "tiny", "--continue-from", str(tmp_path / "first"), "--out", str(tmp_path / "second")])
+    train_main(["--preset", "tiny", "--continue-from", str(tmp_path / "first"), "--diffusion-batch", "3",
+                "--out", str(tmp_path / "second")])
     report = json.loads((tmp_path / "second" / "training.json").read_text())
     assert report["continued_from"] == str(tmp_path / "first") and "vae" not in report
+    assert report["plan"]["diffusion"]["batch"] == 3 and report["plan"]["free_order_prompts"]
     vae_before, vae_after = (saved_weights(tmp_path / name, "vae") for name in ("first", "second"))
     assert all((vae_before[key] == vae_after[key]).all() for key in vae_before)
     unet_before, unet_after = (saved_weights(tmp_path / name, "unet") for name in ("first", "second"))
