@@ -73,6 +73,8 @@ _HELD_BACK_JOINERS = {
     "below": (" placed below ", " sitting below "),
 }
 
+_HELD_BACK_COLOUR_WORDS = ("coloured", "painted")  # not in the tokenizer's vocabulary
+
 
 def held_back_prompt(scene: Scene, rng: random.Random) -> str:
     """An evaluation scene in a phrasing `describe` never writes, even in its free order: the background
@@ -95,10 +97,8 @@ def held_back_prompt(scene: Scene, rng: random.Random) -> str:
 def _held_back_object(obj: SceneObject, size_stated: bool, rng: random.Random) -> str:
     """The object as "one small star coloured yellow": the colour after the shape, joined by a word the
     tokenizer does not know."""
-    return " ".join(["one"] + ([obj.size] if size_stated else []) + [obj.shape, rng.choice(_COLOUR_VERBS), obj.colour])
-
-
-_COLOUR_VERBS = ("coloured", "painted")
+    size = [obj.size] if size_stated else []
+    return " ".join(["one", *size, obj.shape, rng.choice(_HELD_BACK_COLOUR_WORDS), obj.colour])
 
 
 # -- finding things in a picture ------------------------------------------------------------------------

@@ -88,9 +88,9 @@ PRESETS = {
         vae=StagePlan(steps=100_000, batch=8, learning_rate=1e-3, minutes=25),
         diffusion=StagePlan(steps=100_000, batch=64, learning_rate=5e-4, minutes=80),
     ),
-    # One CUDA card, a larger run of an 8x-latent design: a small object is six latent cells across, not three,
-    # so the VAE keeps its shape (the 16x design loses a third of them); it draws a 256x256 picture on the
-    # CPU in about 1.2 s.
+    # One CUDA card, a larger run of an 8x-latent design, where a small object is six latent cells across,
+    # not three; it draws a 256x256 picture on the CPU in about 1.2 s. (Six H200 minutes of it are far from
+    # enough: the model card has the figures.)
     "gpu": TrainingPlan(
         architecture=Architecture(vae_levels=4, latent_channels=4, unet_channels=(32, 64, 128, 192),
                                   attention_at_full_size=False),
