@@ -26,6 +26,10 @@ class Architecture:
     vae_width: int = 32
     #: The VAE's levels: each after the first halves the picture (5: a 256x256 picture is a 16x16 latent).
     vae_levels: int = 5
+    #: The decoder's width and its residual blocks per level, from the latent's size up (None: the VAE's
+    #: width; two blocks at the latent's size, one at each level above).
+    decoder_width: int | None = None
+    decoder_blocks: tuple[int, ...] | None = None
     latent_channels: int = 8
     unet_channels: tuple[int, ...] = (64, 128, 192)
     unet_layers_per_block: int = 1
@@ -85,9 +89,10 @@ def build_vae(architecture: Architecture) -> AutoencoderTiny:
     vae = AutoencoderTiny(
         in_channels=3, out_channels=3, latent_channels=architecture.latent_channels,
         encoder_block_out_channels=(architecture.vae_width,) * levels,
-        decoder_block_out_channels=(architecture.vae_width,) * levels,
+        decoder_block_out_channels=(architecture.decoder_width or architecture.vae_width,) * levels,
         # No block at full size in the encoder (a third cheaper to train), two at the latent's size in the decoder.
-        num_encoder_blocks=(0,) + (1,) * (levels - 1), num_decoder_blocks=(2,) + (1,) * (levels - 1),
+        num_encoder_blocks=(0,) + (1,) * (levels - 1),
+        num_decoder_blocks=architecture.decoder_blocks or (2,) + (1,) * (levels - 1),
     )
     _initialise_for_relu(vae)
     return vae
@@ -104,6 +109,53 @@ def _initialise_for_relu(vae: AutoencoderTiny) -> None:
     for module in vae.modules():
         if isinstance(module, AutoencoderTinyBlock):
             torch.nn.init.zeros_(module.conv[-1].weight)
+
+
+def grow_decoder(saved: AutoencoderTiny, architecture: Architecture) -> AutoencoderTiny:
+    """A VAE with `saved`'s encoder and the wider or deeper decoder of `architecture`, drawing exactly what
+    `saved` drew: each convolution keeps its weights in the first channels; the new channels get fresh
+    weights in but none out to the old ones (so gradients reach them and they can learn to help), and each
+    new block goes after a level's old ones, starting as the identity. `saved` itself when nothing grows."""
+    grown = build_vae(architecture)
+    if grown.decoder.layers.state_dict().keys() == saved.decoder.layers.state_dict().keys() and all(
+        grown_weight.shape == saved_weight.shape for grown_weight, saved_weight in
+        zip(grown.decoder.state_dict().values(), saved.decoder.state_dict().values())
+    ):
+        return saved
+    refusal = f"cannot grow this VAE's decoder into {architecture}: only wider or more blocks can be grown"
+    try:
+        grown.encoder.load_state_dict(saved.encoder.state_dict())
+    except RuntimeError as error:
+        raise ValueError(refusal) from error
+    grown.register_to_config(scaling_factor=saved.config.scaling_factor)
+    old_layers, new_layers = list(saved.decoder.layers), list(grown.decoder.layers)
+    index = 0
+    for layer in new_layers:
+        old = old_layers[index] if index < len(old_layers) else None
+        if isinstance(layer, AutoencoderTinyBlock) and not isinstance(old, AutoencoderTinyBlock):
+            continue  # a new block: the identity (its last convolution starts at zero), its input being >= 0
+        if type(layer) is not type(old):
+            raise ValueError(refusal)
+        old_convolutions = [m for m in old.modules() if isinstance(m, torch.nn.Conv2d)]
+        new_convolutions = [m for m in layer.modules() if isinstance(m, torch.nn.Conv2d)]
+        for old_convolution, new_convolution in zip(old_convolutions, new_convolutions, strict=True):
+            _widen_convolution(old_convolution, new_convolution, refusal)
+        index += 1
+    if index != len(old_layers):
+        raise ValueError(refusal)
+    return grown
+
+
+@torch.no_grad()
+def _widen_convolution(old: torch.nn.Conv2d, new: torch.nn.Conv2d, refusal: str) -> None:
+    """Copy `old` into the first channels of the wider `new`; zero what flows from new channels to old."""
+    out_old, in_old = old.weight.shape[:2]
+    if new.weight.shape[0] < out_old or new.weight.shape[1] < in_old:
+        raise ValueError(refusal)
+    new.weight[:out_old, :in_old] = old.weight
+    new.weight[:out_old, in_old:] = 0.0
+    if old.bias is not None:
+        new.bias[:out_old] = old.bias
 
 
 def build_unet(architecture: Architecture) -> UNet2DConditionModel:

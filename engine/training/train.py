@@ -29,6 +29,7 @@ from engine.training.components import (
     build_tokenizer,
     build_unet,
     build_vae,
+    grow_decoder,
     grow_unet,
     inference_scheduler,
     parameter_count,
@@ -128,13 +129,22 @@ class Trainer:
         self.report: dict[str, object] = {}
 
     def continue_from(self, folder: Path) -> None:
-        """Start from a saved pipeline's weights (its VAE is kept as it is) instead of from nothing; a UNet
-        saved without attention blocks that the plan's architecture has grows them (`grow_unet`)."""
+        """Start from a saved pipeline's weights (its encoder is kept as it is) instead of from nothing; a UNet
+        saved without attention blocks that the plan's architecture has grows them (`grow_unet`), and a
+        decoder narrower or shallower than the plan's grows to it (`grow_decoder`)."""
         from diffusers import AutoencoderTiny, UNet2DConditionModel
         from transformers import CLIPTextModel
 
         self.text_encoder = CLIPTextModel.from_pretrained(folder / "text_encoder", dtype=torch.float32).to(self.device)
-        self.vae = AutoencoderTiny.from_pretrained(folder / "vae", torch_dtype=torch.float32).to(self.device)
+        saved_vae = AutoencoderTiny.from_pretrained(folder / "vae", torch_dtype=torch.float32)
+        # What the plan leaves unsaid of the decoder is what was saved (the plan then records it).
+        saved_decoder = {"decoder_width": saved_vae.config.decoder_block_out_channels[0],
+                         "decoder_blocks": tuple(saved_vae.config.num_decoder_blocks)}
+        architecture = replace(self.plan.architecture, **{
+            name: value for name, value in saved_decoder.items() if getattr(self.plan.architecture, name) is None
+        })
+        self.plan = replace(self.plan, architecture=architecture)
+        self.vae = grow_decoder(saved_vae, architecture).to(self.device)
         saved_unet = UNet2DConditionModel.from_pretrained(folder / "unet", torch_dtype=torch.float32)
         self.unet = grow_unet(saved_unet, self.plan.architecture).to(self.device)
         self.vae.eval().requires_grad_(False)
@@ -146,15 +156,15 @@ class Trainer:
     def _scaled(self, pixels: int) -> int:
         return int(pixels * self.plan.image_scale) // 16 * 16
 
-    def vae_crops(self, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def vae_crops(self, count: int, weigh=None) -> tuple[torch.Tensor, torch.Tensor]:
         """`count` square crops of rendered scenes in [-1, 1] (four from each picture, or whole pictures), and
-        their `object_weights`."""
+        their loss weights (`weigh`: `object_weights` unless given)."""
         side = self._scaled(256)
         crop = min(side, self.plan.vae_crop or side)
         per_picture = 4 if crop < side else 1
         scenes = [random_scene(self.rng) for _ in range(-(-count // per_picture))]
         pictures = render(scenes, side, side, self.device)
-        weights = object_weights(scenes, pictures)
+        weights = (weigh or object_weights)(scenes, pictures)
         pictures = pictures * 2.0 - 1.0
         crops, crop_weights = [], []
         for index in range(count):
@@ -177,18 +187,19 @@ class Trainer:
         stage = self.plan.decoder
         if stage is None:
             return
-        self.report["decoder"] = self._train_autoencoder("decoder", stage, self.vae.decoder)
+        self.report["decoder"] = self._train_autoencoder("decoder", stage, self.vae.decoder, outline_weights)
 
-    def _train_autoencoder(self, name: str, stage: StagePlan, trained: torch.nn.Module) -> dict[str, float]:
-        """Train `trained` (the whole VAE, or its decoder alone) to give back rendered scenes, objects
-        weighing five times their area; the VAE is left frozen for encoding."""
+    def _train_autoencoder(self, name: str, stage: StagePlan, trained: torch.nn.Module,
+                           weigh=None) -> dict[str, float]:
+        """Train `trained` (the whole VAE, or its decoder alone) to give back rendered scenes, weighed by
+        `weigh` (`object_weights` unless given); the VAE is left frozen for encoding."""
         self.vae.requires_grad_(False)
         trained.requires_grad_(True).train()
         parameters = list(trained.parameters())
         optimiser = torch.optim.Adam(parameters, lr=stage.learning_rate)
 
         def step(index: int, progress: float) -> float:
-            crops, weights = self.vae_crops(stage.batch)
+            crops, weights = self.vae_crops(stage.batch, weigh)
             with self.autocast:
                 latents = self.vae.encode(crops).latents
                 decoded = self.vae.decode(latents).sample
@@ -376,6 +387,16 @@ def object_weights(scenes: list[Scene], pictures: torch.Tensor) -> torch.Tensor:
     return 1.0 + 4.0 * ((pictures - backgrounds).abs().sum(dim=1, keepdim=True) > 0.05).float()
 
 
+def outline_weights(scenes: list[Scene], pictures: torch.Tensor) -> torch.Tensor:
+    """`object_weights`, plus 8 on every pixel within two of an object's edge, inside or out: the decoder
+    stage's weights, since a shape is told by its outline (a small star's points are a few pixels each)."""
+    weights = object_weights(scenes, pictures)
+    inside = (weights > 1.0).float()
+    grown = F.max_pool2d(inside, kernel_size=5, stride=1, padding=2)
+    shrunk = -F.max_pool2d(-inside, kernel_size=5, stride=1, padding=2)
+    return weights + 8.0 * (grown - shrunk)
+
+
 def _set_learning_rate(optimiser: torch.optim.Optimizer, peak: float, index: int, progress: float,
                        warmup: int) -> None:
     """Linear warm-up, then a linear decay to a tenth of the peak by the end of the stage's budget."""
@@ -387,6 +408,13 @@ def _device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
+
+
+def _block_counts(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected whole numbers joined by commas, like 3,2,2,1,1; got {text!r}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -403,6 +431,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--continue-from", type=Path, help="a trained pipeline folder to go on training")
     parser.add_argument("--decoder-minutes", type=float,
                         help="with --continue-from: first train the VAE's decoder alone this long")
+    parser.add_argument("--decoder-width", type=int,
+                        help="with --decoder-minutes: widen the saved decoder to this many channels first")
+    parser.add_argument("--decoder-blocks", type=_block_counts,
+                        help="with --decoder-minutes: residual blocks per decoder level, from the latent's size "
+                             "up (e.g. 3,2,2,1,1); a level may only gain blocks")
     args = parser.parse_args(argv)
 
     plan = replace(PRESETS[args.preset], seed=args.seed)
@@ -419,6 +452,11 @@ def main(argv: list[str] | None = None) -> None:
             parser.error("--decoder-minutes trains a saved VAE's decoder: it needs --continue-from")
         plan = replace(plan, decoder=replace(plan.vae, learning_rate=plan.vae.learning_rate / 4,
                                              minutes=args.decoder_minutes))
+    if args.decoder_width is not None or args.decoder_blocks is not None:
+        if args.decoder_minutes is None:
+            parser.error("--decoder-width and --decoder-blocks grow a decoder to train: they need --decoder-minutes")
+        plan = replace(plan, architecture=replace(plan.architecture, decoder_width=args.decoder_width,
+                                                  decoder_blocks=args.decoder_blocks))
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
@@ -426,7 +464,10 @@ def main(argv: list[str] | None = None) -> None:
         torch.backends.cudnn.benchmark = True  # four picture shapes: each tuned once
     trainer = Trainer(plan, device)
     if args.continue_from:
-        trainer.continue_from(args.continue_from)
+        try:
+            trainer.continue_from(args.continue_from)
+        except ValueError as error:  # a saved part that cannot grow into the plan's architecture
+            parser.error(str(error))
     print(f"training on {_device_name(device)}: preset {args.preset}, seed {args.seed}", flush=True)
     trainer.train_vae()
     trainer.train_decoder()

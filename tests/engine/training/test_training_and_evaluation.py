@@ -16,13 +16,20 @@ from safetensors.torch import load_file
 from engine.api import GenerationRequest
 from engine.local import LocalEngine
 from engine.settings import EngineSettings
-from engine.training.components import Architecture, build_unet, grow_unet, parameter_count
+from engine.training.components import (
+    Architecture,
+    build_unet,
+    build_vae,
+    grow_decoder,
+    grow_unet,
+    parameter_count,
+)
 from engine.training.evaluate import Verdicts, evaluation_scenes, held_back_prompt, judge
 from engine.training.evaluate import main as evaluate_main
 from engine.training.renderer import render
 from engine.training.scenes import Scene, SceneObject, describe
 from engine.training.train import main as train_main
-from engine.training.train import PRESETS, Trainer, object_weights
+from engine.training.train import PRESETS, Trainer, object_weights, outline_weights
 
 
 def drawn_by(model: Path) -> Image.Image:
@@ -131,6 +138,56 @@ def test_a_continuation_can_train_the_decoder_alone_keeping_the_latents_the_unet
     assert all((unet_before[key] == unet_after[key]).all() for key in unet_before)
 
 
+def test_a_continuation_can_widen_and_deepen_the_decoder_it_trains(tmp_path):
+    train_main(["--preset", "tiny", "--out", str(tmp_path / "first")])
+    train_main(["--preset", "tiny", "--continue-from", str(tmp_path / "first"), "--decoder-minutes", "1",
+                "--decoder-width", "12", "--decoder-blocks", "3,1,2,1,1", "--diffusion-minutes", "0",
+                "--out", str(tmp_path / "second")])
+    config = json.loads((tmp_path / "second" / "vae" / "config.json").read_text())
+    assert config["decoder_block_out_channels"] == [12] * 5 and config["num_decoder_blocks"] == [3, 1, 2, 1, 1]
+    vae_before, vae_after = (saved_weights(tmp_path / name, "vae") for name in ("first", "second"))
+    assert all((vae_before[key] == vae_after[key]).all() for key in vae_before if key.startswith("encoder."))
+    report = json.loads((tmp_path / "second" / "training.json").read_text())
+    assert report["plan"]["architecture"]["decoder_width"] == 12
+    assert report["parameters"]["vae"] > json.loads((tmp_path / "first" / "training.json").read_text())[
+        "parameters"]["vae"]
+    assert np.asarray(drawn_by(tmp_path / "second")).std() > 0  # the engine loads and draws with it
+
+    # Going on from the grown decoder needs no flags: the plan takes the saved decoder as it is.
+    train_main(["--preset", "tiny", "--continue-from", str(tmp_path / "second"), "--out", str(tmp_path / "third")])
+    report = json.loads((tmp_path / "third" / "training.json").read_text())
+    assert report["plan"]["architecture"]["decoder_blocks"] == [3, 1, 2, 1, 1]
+    vae_before, vae_after = (saved_weights(tmp_path / name, "vae") for name in ("second", "third"))
+    assert all((vae_before[key] == vae_after[key]).all() for key in vae_before)
+
+
+@pytest.mark.parametrize("flags", [["--decoder-width", "12"], ["--decoder-blocks", "3,1,1,1,1"]])
+def test_growing_the_decoder_needs_a_decoder_stage(tmp_path, capsys, flags):
+    train_main(["--preset", "tiny", "--out", str(tmp_path / "first")])
+    with pytest.raises(SystemExit) as exit_info:
+        train_main(["--preset", "tiny", "--continue-from", str(tmp_path / "first"), *flags,
+                    "--out", str(tmp_path / "second")])
+    assert exit_info.value.code == 2
+    assert "--decoder-minutes" in capsys.readouterr().err
+
+
+def test_a_decoder_that_would_shrink_is_refused_with_a_message(tmp_path, capsys):
+    train_main(["--preset", "tiny", "--out", str(tmp_path / "first")])
+    with pytest.raises(SystemExit) as exit_info:
+        train_main(["--preset", "tiny", "--continue-from", str(tmp_path / "first"), "--decoder-minutes", "1",
+                    "--decoder-width", "4", "--out", str(tmp_path / "second")])
+    assert exit_info.value.code == 2
+    assert "cannot grow this VAE's decoder" in capsys.readouterr().err
+    assert not (tmp_path / "second").exists()
+
+
+def test_decoder_blocks_must_be_whole_numbers(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train_main(["--preset", "tiny", "--decoder-blocks", "3,two", "--out", str(tmp_path / "model")])
+    assert exit_info.value.code == 2
+    assert "3,2,2,1,1" in capsys.readouterr().err
+
+
 def test_training_the_decoder_alone_needs_a_saved_pipeline(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         train_main(["--preset", "tiny", "--decoder-minutes", "1", "--out", str(tmp_path / "model")])
@@ -147,6 +204,42 @@ def test_the_loss_weighs_the_objects_not_the_background():
     assert empty_sky.eq(1.0).all()
     assert with_star[32, 32] == 5.0 and with_star[96, 96] == 1.0
     assert 0.01 < with_star.gt(1.0).float().mean() < 0.1
+
+
+def test_the_decoder_stage_weighs_the_outlines_most():
+    """A shape is told by its outline: pixels near an object's edge weigh most, inside and out."""
+    square = SceneObject(shape="square", colour="red", centre=(0.5, 0.5), size="large")
+    scenes = [Scene("white", (square,))]
+    weights = outline_weights(scenes, render(scenes, 128, 128))[0, 0]
+    row = weights[64]
+    edge = int(row.gt(1.0).nonzero()[0])  # the first pixel of the row that weighs more than the background
+    assert row[0] == 1.0 and row[64] == 5.0
+    assert row[edge : edge + 4].max() > 5.0 and row.max() == 13.0
+    assert (row == 9.0).any()  # just outside the edge
+
+
+def test_a_saved_decoder_grows_wider_and_deeper_and_still_draws_the_same():
+    """The decoder grows where small shapes are drawn, starting from exactly the saved decoder's pictures, so
+    its training only adds; the encoder, and so the UNet's latents, stay as they were."""
+    torch.manual_seed(0)
+    saved = build_vae(Architecture.tiny()).eval()
+    for parameter in saved.decoder.parameters():  # a trained decoder's weights are nowhere zero
+        torch.nn.init.normal_(parameter, std=0.1)
+    grown = grow_decoder(saved, replace(Architecture.tiny(), decoder_width=16, decoder_blocks=(3, 2, 2, 1, 1)))
+    assert parameter_count(grown.decoder) > parameter_count(saved.decoder)
+    assert all(torch.equal(a, b) for a, b in zip(saved.encoder.state_dict().values(),
+                                                  grown.encoder.state_dict().values()))
+    latents = torch.randn(2, 8, 8, 8)
+    with torch.no_grad():
+        assert torch.allclose(saved.decode(latents).sample, grown.eval().decode(latents).sample, atol=1e-6)
+    assert grow_decoder(saved, Architecture.tiny()) is saved
+
+
+@pytest.mark.parametrize("smaller", [{"decoder_width": 4}, {"decoder_blocks": (1, 1, 1, 1, 1)}])
+def test_a_decoder_does_not_shrink(smaller):
+    saved = build_vae(Architecture.tiny())
+    with pytest.raises(ValueError, match="cannot grow this VAE's decoder"):
+        grow_decoder(saved, replace(Architecture.tiny(), **smaller))
 
 
 def test_a_saved_unet_grows_attention_at_full_size_and_still_predicts_the_same():
