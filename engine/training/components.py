@@ -27,7 +27,7 @@ class Architecture:
     #: The VAE's levels: each after the first halves the picture (5: a 256x256 picture is a 16x16 latent).
     vae_levels: int = 5
     #: The decoder's width and its residual blocks per level, from the latent's size up (None: the VAE's
-    #: width; two blocks at the latent's size, one at each level above).
+    #: width; two blocks at the latent's size, one at each level above; in a continuation, the saved ones).
     decoder_width: int | None = None
     decoder_blocks: tuple[int, ...] | None = None
     latent_channels: int = 8
