@@ -7,7 +7,7 @@ shape (overlap with the canonical masks), position, size, background, both objec
 to see whether the model follows the words or only the templates it was trained on.
 
     python -m engine.training.evaluate engine/embedded [--prompts 60] [--seeds 2] [--held-back]
-                                                       [--grid samples.png]
+                                                       [--by-shape] [--grid samples.png]
 """
 
 from __future__ import annotations
@@ -40,10 +40,34 @@ class Verdicts:
 
     checked: dict[str, int] = field(default_factory=lambda: {name: 0 for name in TARGETS})
     right: dict[str, int] = field(default_factory=lambda: {name: 0 for name in TARGETS})
+    #: Every object's shape verdict by what was asked, (shape, size, "alone" or "beside another") ->
+    #: [right, checked]: which shapes and sizes fail, where the categories say only how many.
+    shapes: dict[tuple[str, str, str], list[int]] = field(default_factory=dict)
 
     def add(self, category: str, correct: bool) -> None:
         self.checked[category] += 1
         self.right[category] += int(correct)
+
+    def add_shape(self, obj: SceneObject, setting: str, correct: bool) -> None:
+        tally = self.shapes.setdefault((obj.shape, obj.size, setting), [0, 0])
+        tally[0] += int(correct)
+        tally[1] += 1
+
+    def shape_table(self) -> list[str]:
+        """Lines of right/checked shapes, one per asked shape and one per asked size, alone and beside another."""
+        settings = ("alone", "beside another")
+        lines = [f"{'shape asked':<14} {'alone':>8} {'beside another':>15}"]
+        for index, names in ((0, SHAPES), (1, tuple(SIZES))):
+            for name in names:
+                cells = []
+                for setting in settings:
+                    tallies = [tally for key, tally in self.shapes.items() if key[index] == name and key[2] == setting]
+                    right, checked = sum(t[0] for t in tallies), sum(t[1] for t in tallies)
+                    cells.append(f"{right}/{checked}" if checked else "-")
+                lines.append(f"{name:<14} {cells[0]:>8} {cells[1]:>15}")
+            if index == 0:
+                lines.append("size asked")
+        return lines
 
     def accuracy(self) -> dict[str, float]:
         return {name: self.right[name] / self.checked[name] for name in TARGETS if self.checked[name]}
@@ -184,6 +208,7 @@ def judge(picture: np.ndarray, scene: Scene, verdicts: Verdicts) -> None:
         shape = best_shape(mask) if found else None
         verdicts.add("colour", colour == obj.colour)
         verdicts.add("shape", shape == obj.shape)
+        verdicts.add_shape(obj, "alone", shape == obj.shape)
         if found:
             centre = ((columns.mean() + 0.5) / width, (rows.mean() + 0.5) / height)
             position = min(POSITIONS, key=lambda p: np.hypot(POSITIONS[p][0] - centre[0], POSITIONS[p][1] - centre[1]))
@@ -200,10 +225,13 @@ def judge(picture: np.ndarray, scene: Scene, verdicts: Verdicts) -> None:
         if own.sum() < min_area:
             all_right = False
             centres.append(None)
+            verdicts.add_shape(obj, "beside another", False)
             continue
         rows, columns = np.nonzero(own)
         centres.append(((columns.mean() + 0.5) / width, (rows.mean() + 0.5) / height))
-        all_right &= best_shape(own) == obj.shape
+        right_shape = best_shape(own) == obj.shape
+        verdicts.add_shape(obj, "beside another", right_shape)
+        all_right &= right_shape
     verdicts.add("two_objects", all_right)
     if scene.relation and scene.relation != "and":
         first, second = centres
@@ -219,7 +247,7 @@ def judge(picture: np.ndarray, scene: Scene, verdicts: Verdicts) -> None:
 # -- running it -------------------------------------------------------------------------------------------
 
 def evaluate(model: str, prompts: int, seeds: int, steps: int | None, guidance: float | None,
-             grid: Path | None = None, held_back: bool = False) -> dict[str, float]:
+             grid: Path | None = None, held_back: bool = False) -> Verdicts:
     from engine.api import GenerationRequest
     from engine.local import LocalEngine
     from engine.settings import EngineSettings
@@ -246,7 +274,7 @@ def evaluate(model: str, prompts: int, seeds: int, steps: int | None, guidance: 
     print(file=sys.stderr)
     if grid is not None:
         _save_grid(samples, grid)
-    return verdicts.accuracy()
+    return verdicts
 
 
 def _save_grid(images: list, path: Path, columns: int = 6) -> None:
@@ -269,9 +297,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--guidance", type=float)
     parser.add_argument("--held-back", action="store_true",
                         help="word the prompts in phrasings the trainer never writes")
+    parser.add_argument("--by-shape", action="store_true",
+                        help="also print the shape verdicts by the shape and the size asked for")
     parser.add_argument("--grid", type=Path, help="write a grid of samples (first seed of the first 24 prompts)")
     args = parser.parse_args(argv)
-    accuracy = evaluate(args.model, args.prompts, args.seeds, args.steps, args.guidance, args.grid, args.held_back)
+    verdicts = evaluate(args.model, args.prompts, args.seeds, args.steps, args.guidance, args.grid, args.held_back)
+    if args.by_shape:
+        print("\n".join(verdicts.shape_table()) + "\n")
+    accuracy = verdicts.accuracy()
     print(f"{'category':<12} {'accuracy':>9} {'target':>7}")
     for name, target in TARGETS.items():
         if name in accuracy:

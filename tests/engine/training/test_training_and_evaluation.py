@@ -58,19 +58,27 @@ def test_training_is_reproducible_from_its_seed(tmp_path):
     assert first["diffusion"]["final_loss"] == second["diffusion"]["final_loss"]
 
 
-def scored(scenes, pictures) -> dict[str, float]:
+def judged(scenes, pictures) -> Verdicts:
     verdicts = Verdicts()
     for scene, picture in zip(scenes, pictures):
         judge(picture, scene, verdicts)
-    return verdicts.accuracy()
+    return verdicts
+
+
+def scored(scenes, pictures) -> dict[str, float]:
+    return judged(scenes, pictures).accuracy()
 
 
 def test_the_evaluator_scores_the_renderers_own_pictures_perfectly():
     scenes = evaluation_scenes(60)
     pictures = render(scenes, 256, 256).permute(0, 2, 3, 1).numpy()
-    accuracy = scored(scenes, pictures)
+    verdicts = judged(scenes, pictures)
+    accuracy = verdicts.accuracy()
     assert set(accuracy) == {"colour", "shape", "position", "size", "background", "two_objects", "relation"}
     assert all(value == 1.0 for value in accuracy.values()), accuracy
+    # Every object's shape is tallied by what was asked, each one right.
+    assert all(right == checked for right, checked in verdicts.shapes.values())
+    assert sum(checked for _, checked in verdicts.shapes.values()) == sum(len(scene.objects) for scene in scenes)
 
 
 def test_the_evaluator_catches_wrong_colours_shapes_and_places():
@@ -82,9 +90,16 @@ def test_the_evaluator_catches_wrong_colours_shapes_and_places():
         moved = (1 - obj.centre[0], 1 - obj.centre[1]) if obj.position != "center" else (0.27, 0.27)
         wrong.append(replace(scene, objects=(replace(obj, shape=other_shape, centre=moved),)))
     pictures = render(wrong, 256, 256).permute(0, 2, 3, 1).numpy()
-    accuracy = scored(scenes, pictures)
+    verdicts = judged(scenes, pictures)
+    accuracy = verdicts.accuracy()
     assert accuracy["shape"] <= 0.1 and accuracy["position"] <= 0.1
     assert accuracy["colour"] == 1.0 and accuracy["background"] == 1.0
+    # The by-shape table names the shapes asked for, not the ones drawn: each asked shape nearly all wrong.
+    table = {line.split()[0]: line.split()[1] for line in verdicts.shape_table()[1:] if len(line.split()) == 3}
+    asked = {scene.objects[0].shape for scene in scenes}
+    for shape in asked:
+        right, checked = map(int, table[shape].split("/"))
+        assert checked == sum(scene.objects[0].shape == shape for scene in scenes) and right <= checked // 2
 
 
 def test_held_back_prompts_name_the_scene_in_words_training_never_strings_together():
@@ -106,6 +121,18 @@ def test_the_evaluator_prints_its_table_for_held_back_prompts(capsys):
     scores = json.loads(printed.strip().splitlines()[-1])
     assert {"colour", "shape", "position", "size", "background"} <= set(scores)
     assert "target" in printed and all(0.0 <= value <= 1.0 for value in scores.values())
+
+
+def test_the_evaluator_prints_shape_verdicts_by_shape_and_size_when_asked(capsys):
+    evaluate_main(["engine/embedded", "--prompts", "3", "--seeds", "1", "--by-shape"])
+    lines = capsys.readouterr().out.splitlines()
+    start = lines.index(next(line for line in lines if line.startswith("shape asked")))
+    rows = {line.split()[0]: line.split()[1:] for line in lines[start + 1 : start + 11] if line.strip()}
+    assert set(rows) == {"circle", "square", "triangle", "diamond", "star", "heart", "size", "small", "medium",
+                         "large"}
+    tallies = [cell for name, cells in rows.items() if name in ("small", "medium", "large") for cell in cells]
+    objects = sum(len(scene.objects) for scene in evaluation_scenes(3))
+    assert sum(int(cell.split("/")[1]) for cell in tallies if cell != "-") == objects  # one seed each
 
 
 def saved_weights(pipeline: Path, part: str) -> dict[str, torch.Tensor]:
