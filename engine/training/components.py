@@ -117,10 +117,7 @@ def grow_decoder(saved: AutoencoderTiny, architecture: Architecture) -> Autoenco
     weights in but none out to the old ones (so gradients reach them and they can learn to help), and each
     new block goes after a level's old ones, starting as the identity. `saved` itself when nothing grows."""
     grown = build_vae(architecture)
-    if grown.decoder.layers.state_dict().keys() == saved.decoder.layers.state_dict().keys() and all(
-        grown_weight.shape == saved_weight.shape for grown_weight, saved_weight in
-        zip(grown.decoder.state_dict().values(), saved.decoder.state_dict().values())
-    ):
+    if _weight_shapes(grown.decoder) == _weight_shapes(saved.decoder):
         return saved
     refusal = f"cannot grow this VAE's decoder into {architecture}: only wider or more blocks can be grown"
     try:
@@ -144,6 +141,10 @@ def grow_decoder(saved: AutoencoderTiny, architecture: Architecture) -> Autoenco
     if index != len(old_layers):
         raise ValueError(refusal)
     return grown
+
+
+def _weight_shapes(module: torch.nn.Module) -> dict[str, torch.Size]:
+    return {name: weight.shape for name, weight in module.state_dict().items()}
 
 
 @torch.no_grad()

@@ -138,11 +138,12 @@ class Trainer:
         self.text_encoder = CLIPTextModel.from_pretrained(folder / "text_encoder", dtype=torch.float32).to(self.device)
         saved_vae = AutoencoderTiny.from_pretrained(folder / "vae", torch_dtype=torch.float32)
         # What the plan leaves unsaid of the decoder is what was saved (the plan then records it).
-        saved_decoder = {"decoder_width": saved_vae.config.decoder_block_out_channels[0],
-                         "decoder_blocks": tuple(saved_vae.config.num_decoder_blocks)}
-        architecture = replace(self.plan.architecture, **{
-            name: value for name, value in saved_decoder.items() if getattr(self.plan.architecture, name) is None
-        })
+        architecture = self.plan.architecture
+        architecture = replace(
+            architecture,
+            decoder_width=architecture.decoder_width or saved_vae.config.decoder_block_out_channels[0],
+            decoder_blocks=architecture.decoder_blocks or tuple(saved_vae.config.num_decoder_blocks),
+        )
         self.plan = replace(self.plan, architecture=architecture)
         self.vae = grow_decoder(saved_vae, architecture).to(self.device)
         saved_unet = UNet2DConditionModel.from_pretrained(folder / "unet", torch_dtype=torch.float32)
@@ -156,15 +157,15 @@ class Trainer:
     def _scaled(self, pixels: int) -> int:
         return int(pixels * self.plan.image_scale) // 16 * 16
 
-    def vae_crops(self, count: int, weigh=None) -> tuple[torch.Tensor, torch.Tensor]:
+    def vae_crops(self, count: int, weigh) -> tuple[torch.Tensor, torch.Tensor]:
         """`count` square crops of rendered scenes in [-1, 1] (four from each picture, or whole pictures), and
-        their loss weights (`weigh`: `object_weights` unless given)."""
+        their loss weights by `weigh` (`object_weights` or `outline_weights`)."""
         side = self._scaled(256)
         crop = min(side, self.plan.vae_crop or side)
         per_picture = 4 if crop < side else 1
         scenes = [random_scene(self.rng) for _ in range(-(-count // per_picture))]
         pictures = render(scenes, side, side, self.device)
-        weights = (weigh or object_weights)(scenes, pictures)
+        weights = weigh(scenes, pictures)
         pictures = pictures * 2.0 - 1.0
         crops, crop_weights = [], []
         for index in range(count):
@@ -178,7 +179,7 @@ class Trainer:
     def train_vae(self) -> None:
         if self.vae_trained:
             return
-        self.report["vae"] = self._train_autoencoder("vae", self.plan.vae, self.vae)
+        self.report["vae"] = self._train_autoencoder("vae", self.plan.vae, self.vae, object_weights)
         self.vae.register_to_config(scaling_factor=self._latent_scaling_factor())
 
     def train_decoder(self) -> None:
@@ -189,10 +190,9 @@ class Trainer:
             return
         self.report["decoder"] = self._train_autoencoder("decoder", stage, self.vae.decoder, outline_weights)
 
-    def _train_autoencoder(self, name: str, stage: StagePlan, trained: torch.nn.Module,
-                           weigh=None) -> dict[str, float]:
-        """Train `trained` (the whole VAE, or its decoder alone) to give back rendered scenes, weighed by
-        `weigh` (`object_weights` unless given); the VAE is left frozen for encoding."""
+    def _train_autoencoder(self, name: str, stage: StagePlan, trained: torch.nn.Module, weigh) -> dict[str, float]:
+        """Train `trained` (the whole VAE, or its decoder alone) to give back rendered scenes, each pixel's
+        error weighed by `weigh`; the VAE is left frozen for encoding."""
         self.vae.requires_grad_(False)
         trained.requires_grad_(True).train()
         parameters = list(trained.parameters())
