@@ -47,7 +47,11 @@ class Scene:
     star_seed: int = 0  # where the night sky's dots fall
 
 
-def random_scene(rng: random.Random, two_object_share: float = 0.35) -> Scene:
+#: How many of the training scenes hold two objects.
+TWO_OBJECT_SHARE = 0.35
+
+
+def random_scene(rng: random.Random, two_object_share: float = TWO_OBJECT_SHARE) -> Scene:
     """A random composition, with jittered positions and sizes, that the prompt can describe exactly."""
     if rng.random() < two_object_share:
         return _two_object_scene(rng)

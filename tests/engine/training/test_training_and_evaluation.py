@@ -28,6 +28,7 @@ from engine.training.evaluate import Verdicts, evaluation_scenes, held_back_prom
 from engine.training.evaluate import main as evaluate_main
 from engine.training.renderer import render
 from engine.training.scenes import Scene, SceneObject, describe
+from engine.training import train as train_module
 from engine.training.train import main as train_main
 from engine.training.train import PRESETS, Trainer, object_weights, outline_weights
 
@@ -155,9 +156,10 @@ def test_training_can_go_on_from_a_saved_pipeline_keeping_its_vae(tmp_path):
 def test_a_continuation_can_train_the_decoder_alone_keeping_the_latents_the_unet_learned(tmp_path):
     train_main(["--preset", "tiny", "--out", str(tmp_path / "first")])
     train_main(["--preset", "tiny", "--continue-from", str(tmp_path / "first"), "--decoder-minutes", "1",
-                "--diffusion-minutes", "0", "--out", str(tmp_path / "second")])
+                "--decoder-two-object-share", "0.8", "--diffusion-minutes", "0", "--out", str(tmp_path / "second")])
     report = json.loads((tmp_path / "second" / "training.json").read_text())
     assert report["decoder"]["steps"] == 3 and report["diffusion"]["steps"] == 0
+    assert report["plan"]["decoder_two_object_share"] == 0.8
     vae_before, vae_after = (saved_weights(tmp_path / name, "vae") for name in ("first", "second"))
     changed = {key.split(".")[0] for key in vae_before if (vae_before[key] != vae_after[key]).any()}
     assert changed == {"decoder"}
@@ -188,8 +190,9 @@ def test_a_continuation_can_widen_and_deepen_the_decoder_it_trains(tmp_path):
     assert all((vae_before[key] == vae_after[key]).all() for key in vae_before)
 
 
-@pytest.mark.parametrize("flags", [["--decoder-width", "12"], ["--decoder-blocks", "3,1,1,1,1"]])
-def test_growing_the_decoder_needs_a_decoder_stage(tmp_path, capsys, flags):
+@pytest.mark.parametrize("flags", [["--decoder-width", "12"], ["--decoder-blocks", "3,1,1,1,1"],
+                                   ["--decoder-two-object-share", "0.6"]])
+def test_the_decoder_flags_need_a_decoder_stage(tmp_path, capsys, flags):
     train_main(["--preset", "tiny", "--out", str(tmp_path / "first")])
     with pytest.raises(SystemExit) as exit_info:
         train_main(["--preset", "tiny", "--continue-from", str(tmp_path / "first"), *flags,
@@ -206,6 +209,30 @@ def test_a_decoder_that_would_shrink_is_refused_with_a_message(tmp_path, capsys)
     assert exit_info.value.code == 2
     assert "cannot grow this VAE's decoder" in capsys.readouterr().err
     assert not (tmp_path / "second").exists()
+
+
+def test_the_decoder_stage_draws_two_object_scenes_as_often_as_asked(monkeypatch):
+    drawn: list[Scene] = []
+
+    def render_and_note(scenes, *args, **kwargs):
+        drawn.extend(scene for scene in scenes if scene.objects)  # not the object-free backgrounds it weighs by
+        return render(scenes, *args, **kwargs)
+
+    monkeypatch.setattr(train_module, "render", render_and_note)
+    trainer = Trainer(PRESETS["tiny"], torch.device("cpu"))
+    for share, object_counts in ((1.0, {2}), (0.0, {1})):
+        drawn.clear()
+        crops, weights = trainer.vae_crops(8, outline_weights, share)
+        assert crops.shape[0] == weights.shape[0] == 8
+        assert drawn and {len(scene.objects) for scene in drawn} == object_counts
+
+
+def test_the_decoders_two_object_share_is_a_share(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train_main(["--preset", "tiny", "--continue-from", str(tmp_path), "--decoder-minutes", "1",
+                    "--decoder-two-object-share", "1.5", "--out", str(tmp_path / "model")])
+    assert exit_info.value.code == 2
+    assert "from 0 to 1" in capsys.readouterr().err
 
 
 def test_decoder_blocks_must_be_whole_numbers(tmp_path, capsys):
