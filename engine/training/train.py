@@ -64,8 +64,8 @@ class TrainingPlan:
     #: latents, so the UNet's latent space stays as it is. None: the decoder is kept too.
     decoder: StagePlan | None = None
     #: The share of two-object scenes among the decoder stage's pictures: more small objects and more outline
-    #: per picture than the 0.35 every other stage draws (versions up to 9 trained their decoders at 0.35).
-    decoder_two_object_share: float = 0.35
+    #: per picture than every other stage draws (versions up to 9 trained their decoders at that share).
+    decoder_two_object_share: float = TWO_OBJECT_SHARE
     diffusion: StagePlan = StagePlan(steps=1500, batch=64, learning_rate=5e-4)
     #: The VAE learns from square crops of this side; None: whole square pictures. Crops much smaller than
     #: its ~280 px receptive field teach it artefacts on whole pictures, so the presets use whole ones.
