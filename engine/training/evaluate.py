@@ -207,8 +207,9 @@ def judge(picture: np.ndarray, scene: Scene, verdicts: Verdicts) -> None:
         colour = nearest_colour(np.median(picture[mask], axis=0)) if found else None
         shape = best_shape(mask) if found else None
         verdicts.add("colour", colour == obj.colour)
-        verdicts.add("shape", shape == obj.shape)
-        verdicts.add_shape(obj, "alone", shape == obj.shape)
+        right_shape = shape == obj.shape
+        verdicts.add("shape", right_shape)
+        verdicts.add_shape(obj, "alone", right_shape)
         if found:
             centre = ((columns.mean() + 0.5) / width, (rows.mean() + 0.5) / height)
             position = min(POSITIONS, key=lambda p: np.hypot(POSITIONS[p][0] - centre[0], POSITIONS[p][1] - centre[1]))

@@ -463,15 +463,16 @@ def main(argv: list[str] | None = None) -> None:
             parser.error("--decoder-minutes trains a saved VAE's decoder: it needs --continue-from")
         plan = replace(plan, decoder=replace(plan.vae, learning_rate=plan.vae.learning_rate / 4,
                                              minutes=args.decoder_minutes))
+    decoder_flags = {"--decoder-width": args.decoder_width, "--decoder-blocks": args.decoder_blocks,
+                     "--decoder-two-object-share": args.decoder_two_object_share}
+    given = [flag for flag, value in decoder_flags.items() if value is not None]
+    if given and args.decoder_minutes is None:
+        parser.error(f"{' and '.join(given)}: only for a decoder stage, which needs --decoder-minutes")
     if args.decoder_two_object_share is not None:
-        if args.decoder_minutes is None:
-            parser.error("--decoder-two-object-share says what the decoder trains on: it needs --decoder-minutes")
         if not 0.0 <= args.decoder_two_object_share <= 1.0:
             parser.error("--decoder-two-object-share is a share: from 0 to 1")
         plan = replace(plan, decoder_two_object_share=args.decoder_two_object_share)
     if args.decoder_width is not None or args.decoder_blocks is not None:
-        if args.decoder_minutes is None:
-            parser.error("--decoder-width and --decoder-blocks grow a decoder to train: they need --decoder-minutes")
         plan = replace(plan, architecture=replace(plan.architecture, decoder_width=args.decoder_width,
                                                   decoder_blocks=args.decoder_blocks))
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))

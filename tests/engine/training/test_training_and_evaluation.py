@@ -66,10 +66,6 @@ def judged(scenes, pictures) -> Verdicts:
     return verdicts
 
 
-def scored(scenes, pictures) -> dict[str, float]:
-    return judged(scenes, pictures).accuracy()
-
-
 def test_the_evaluator_scores_the_renderers_own_pictures_perfectly():
     scenes = evaluation_scenes(60)
     pictures = render(scenes, 256, 256).permute(0, 2, 3, 1).numpy()
