@@ -42,6 +42,11 @@ from engine.training.vocabulary import ASPECT_BUCKETS
 #: How often each aspect bucket is drawn: the square native size most, the slide and page shapes too.
 BUCKET_WEIGHTS = (0.4, 0.25, 0.15, 0.2)
 
+#: Where `Trainer.redraw` may start among the default steps (12: timesteps 999, 916, ..., 82): no earlier than
+#: the fourth (t 749, a third of the scene's signal left, so its layout survives and the picture still fits
+#: the latents), no later than the tenth (t 249), so the UNet draws the outlines itself.
+REDRAW_FIRST_STEPS = range(3, 10)
+
 
 @dataclass(frozen=True)
 class StagePlan:
@@ -66,6 +71,10 @@ class TrainingPlan:
     #: The share of two-object scenes among the decoder stage's pictures: more small objects and more outline
     #: per picture than every other stage draws (versions up to 9 trained their decoders at that share).
     decoder_two_object_share: float = TWO_OBJECT_SHARE
+    #: The share of the decoder stage's pictures whose latents the UNet first redraws from part-way noise, as
+    #: the pipeline draws (`Trainer.redraw`): the decoder then learns to read the UNet's latents, which are
+    #: what it decodes at inference, not only the encoder's. 0: encoder latents only (versions up to 10).
+    decoder_redrawn_share: float = 0.0
     diffusion: StagePlan = StagePlan(steps=1500, batch=64, learning_rate=5e-4)
     #: The VAE learns from square crops of this side; None: whole square pictures. Crops much smaller than
     #: its ~280 px receptive field teach it artefacts on whole pictures, so the presets use whole ones.
@@ -116,6 +125,9 @@ class Trainer:
     """Runs a `TrainingPlan` on one device and writes a diffusers pipeline folder."""
 
     def __init__(self, plan: TrainingPlan, device: torch.device, log=print) -> None:
+        if plan.decoder_redrawn_share and plan.vae_crop:
+            raise ValueError("--decoder-redrawn-share needs whole pictures (a preset without crops): the prompts "
+                             "that redraw them describe whole scenes")
         self.plan = plan
         self.device = device
         self.log = log
@@ -160,10 +172,11 @@ class Trainer:
     def _scaled(self, pixels: int) -> int:
         return int(pixels * self.plan.image_scale) // 16 * 16
 
-    def vae_crops(self, count: int, weigh, two_object_share: float) -> tuple[torch.Tensor, torch.Tensor]:
-        """`count` square crops of rendered scenes in [-1, 1] (four from each picture, or whole pictures), and
-        their loss weights by `weigh` (`object_weights` or `outline_weights`); `two_object_share` of the
-        scenes hold two objects."""
+    def vae_crops(self, count: int, weigh, two_object_share: float
+                  ) -> tuple[torch.Tensor, torch.Tensor, list[Scene]]:
+        """`count` square crops of rendered scenes in [-1, 1] (four from each picture, or whole pictures), their
+        loss weights by `weigh` (`object_weights` or `outline_weights`) and the scene each was cut from;
+        `two_object_share` of the scenes hold two objects."""
         side = self._scaled(256)
         crop = min(side, self.plan.vae_crop or side)
         per_picture = 4 if crop < side else 1
@@ -176,7 +189,7 @@ class Trainer:
             y, x = self.rng.randrange(side - crop + 1), self.rng.randrange(side - crop + 1)
             crops.append(pictures[index // per_picture, :, y : y + crop, x : x + crop])
             crop_weights.append(weights[index // per_picture, :, y : y + crop, x : x + crop])
-        return torch.stack(crops), torch.stack(crop_weights)
+        return torch.stack(crops), torch.stack(crop_weights), [scenes[i // per_picture] for i in range(count)]
 
     # -- stage 1: the VAE ----------------------------------------------------------------------------------
 
@@ -194,22 +207,27 @@ class Trainer:
         if stage is None:
             return
         self.report["decoder"] = self._train_autoencoder("decoder", stage, self.vae.decoder, outline_weights,
-                                                         self.plan.decoder_two_object_share)
+                                                         self.plan.decoder_two_object_share,
+                                                         self.plan.decoder_redrawn_share)
 
     def _train_autoencoder(self, name: str, stage: StagePlan, trained: torch.nn.Module, weigh,
-                           two_object_share: float) -> dict[str, float]:
+                           two_object_share: float, redrawn_share: float = 0.0) -> dict[str, float]:
         """Train `trained` (the whole VAE, or its decoder alone) to give back rendered scenes with
-        `two_object_share` of them two-object ones, each pixel's error weighed by `weigh`; the VAE is left
-        frozen for encoding."""
+        `two_object_share` of them two-object ones, each pixel's error weighed by `weigh`, from latents the
+        UNet redraws for `redrawn_share` of them; the VAE is left frozen for encoding."""
         self.vae.requires_grad_(False)
         trained.requires_grad_(True).train()
         parameters = list(trained.parameters())
         optimiser = torch.optim.Adam(parameters, lr=stage.learning_rate)
+        redrawn = round(redrawn_share * stage.batch)
 
         def step(index: int, progress: float) -> float:
-            crops, weights = self.vae_crops(stage.batch, weigh, two_object_share)
+            crops, weights, scenes = self.vae_crops(stage.batch, weigh, two_object_share)
             with self.autocast:
-                latents = self.vae.encode(crops).latents
+                latents = self.vae.encode(crops).latents.float()
+            if redrawn:
+                latents = torch.cat([self.redraw(latents[:redrawn], scenes[:redrawn]), latents[redrawn:]])
+            with self.autocast:
                 decoded = self.vae.decode(latents).sample
             error = decoded.float() - crops
             # A little pull toward zero keeps the latents in the range the decoder's tanh clamp passes.
@@ -224,6 +242,27 @@ class Trainer:
         report = self._run_stage(name, stage, step)
         self.vae.eval().requires_grad_(False)
         return report
+
+    @torch.no_grad()
+    def redraw(self, latents: torch.Tensor, scenes: list[Scene]) -> torch.Tensor:
+        """The encoder's `latents` of `scenes` noised to one of the default steps (`REDRAW_FIRST_STEPS`) and
+        drawn back from there as the pipeline draws: their prompts, classifier-free guidance, DDIM."""
+        scheduler = inference_scheduler()
+        scheduler.set_timesteps(self.plan.default_steps, device=self.device)
+        timesteps = scheduler.timesteps[self.rng.choice(REDRAW_FIRST_STEPS):]
+        prompts = [describe(scene, self.rng, self.plan.free_order_prompts) for scene in scenes]
+        token_ids = self.tokenizer(prompts + [""] * len(prompts), padding="max_length", max_length=MAX_TOKENS,
+                                   truncation=True, return_tensors="pt").input_ids.to(self.device)
+        scale = self.vae.config.scaling_factor
+        sample = scheduler.add_noise(latents * scale, torch.randn_like(latents), timesteps[:1])
+        with self.autocast:
+            text = self.text_encoder(token_ids)[0]
+            for timestep in timesteps:
+                prediction = self.unet(torch.cat([sample, sample]), timestep, text).sample.float()
+                conditional, unconditional = prediction.chunk(2)
+                guided = unconditional + self.plan.default_guidance_scale * (conditional - unconditional)
+                sample = scheduler.step(guided, timestep, sample).prev_sample
+        return sample / scale
 
     @torch.no_grad()
     def _latent_scaling_factor(self) -> float:
@@ -447,6 +486,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--decoder-two-object-share", type=float,
                         help="with --decoder-minutes: the share of two-object scenes the decoder trains on "
                              "(default 0.35, as every other stage)")
+    parser.add_argument("--decoder-redrawn-share", type=float,
+                        help="with --decoder-minutes: the share of the decoder's pictures whose latents the UNet "
+                             "first redraws from part-way noise, as it draws them at inference (default 0)")
     args = parser.parse_args(argv)
 
     plan = replace(PRESETS[args.preset], seed=args.seed)
@@ -464,14 +506,19 @@ def main(argv: list[str] | None = None) -> None:
         plan = replace(plan, decoder=replace(plan.vae, learning_rate=plan.vae.learning_rate / 4,
                                              minutes=args.decoder_minutes))
     decoder_flags = {"--decoder-width": args.decoder_width, "--decoder-blocks": args.decoder_blocks,
-                     "--decoder-two-object-share": args.decoder_two_object_share}
+                     "--decoder-two-object-share": args.decoder_two_object_share,
+                     "--decoder-redrawn-share": args.decoder_redrawn_share}
     given = [flag for flag, value in decoder_flags.items() if value is not None]
     if given and args.decoder_minutes is None:
         parser.error(f"{' and '.join(given)}: only for a decoder stage, which needs --decoder-minutes")
+    for flag, share in (("--decoder-two-object-share", args.decoder_two_object_share),
+                        ("--decoder-redrawn-share", args.decoder_redrawn_share)):
+        if share is not None and not 0.0 <= share <= 1.0:
+            parser.error(f"{flag} is a share: from 0 to 1")
     if args.decoder_two_object_share is not None:
-        if not 0.0 <= args.decoder_two_object_share <= 1.0:
-            parser.error("--decoder-two-object-share is a share: from 0 to 1")
         plan = replace(plan, decoder_two_object_share=args.decoder_two_object_share)
+    if args.decoder_redrawn_share is not None:
+        plan = replace(plan, decoder_redrawn_share=args.decoder_redrawn_share)
     if args.decoder_width is not None or args.decoder_blocks is not None:
         plan = replace(plan, architecture=replace(plan.architecture, decoder_width=args.decoder_width,
                                                   decoder_blocks=args.decoder_blocks))
@@ -480,12 +527,12 @@ def main(argv: list[str] | None = None) -> None:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
         torch.backends.cudnn.benchmark = True  # four picture shapes: each tuned once
-    trainer = Trainer(plan, device)
-    if args.continue_from:
-        try:
+    try:
+        trainer = Trainer(plan, device)
+        if args.continue_from:
             trainer.continue_from(args.continue_from)
-        except ValueError as error:  # a saved part that cannot grow into the plan's architecture
-            parser.error(str(error))
+    except ValueError as error:  # a plan the trainer cannot run, or a saved part that cannot grow into it
+        parser.error(str(error))
     print(f"training on {_device_name(device)}: preset {args.preset}, seed {args.seed}", flush=True)
     trainer.train_vae()
     trainer.train_decoder()

@@ -187,7 +187,7 @@ def test_a_continuation_can_widen_and_deepen_the_decoder_it_trains(tmp_path):
 
 
 @pytest.mark.parametrize("flags", [["--decoder-width", "12"], ["--decoder-blocks", "3,1,1,1,1"],
-                                   ["--decoder-two-object-share", "0.6"]])
+                                   ["--decoder-two-object-share", "0.6"], ["--decoder-redrawn-share", "0.5"]])
 def test_the_decoder_flags_need_a_decoder_stage(tmp_path, capsys, flags):
     train_main(["--preset", "tiny", "--out", str(tmp_path / "first")])
     with pytest.raises(SystemExit) as exit_info:
@@ -218,17 +218,76 @@ def test_the_decoder_stage_draws_two_object_scenes_as_often_as_asked(monkeypatch
     trainer = Trainer(PRESETS["tiny"], torch.device("cpu"))
     for share, object_counts in ((1.0, {2}), (0.0, {1})):
         drawn.clear()
-        crops, weights = trainer.vae_crops(8, outline_weights, share)
+        crops, weights, _ = trainer.vae_crops(8, outline_weights, share)
         assert crops.shape[0] == weights.shape[0] == 8
         assert drawn and {len(scene.objects) for scene in drawn} == object_counts
 
 
-def test_the_decoders_two_object_share_is_a_share(tmp_path, capsys):
+@pytest.mark.parametrize("flag", ["--decoder-two-object-share", "--decoder-redrawn-share"])
+def test_the_decoders_shares_are_shares(tmp_path, capsys, flag):
     with pytest.raises(SystemExit) as exit_info:
         train_main(["--preset", "tiny", "--continue-from", str(tmp_path), "--decoder-minutes", "1",
-                    "--decoder-two-object-share", "1.5", "--out", str(tmp_path / "model")])
+                    flag, "1.5", "--out", str(tmp_path / "model")])
     assert exit_info.value.code == 2
-    assert "from 0 to 1" in capsys.readouterr().err
+    assert f"{flag} is a share: from 0 to 1" in capsys.readouterr().err
+
+
+def whole_picture_trainer(saved: Path, redrawn_share: float) -> Trainer:
+    """A tiny trainer going on from `saved` whose decoder stage runs three steps on whole pictures."""
+    tiny = PRESETS["tiny"]
+    plan = replace(tiny, vae_crop=None, decoder=tiny.vae, decoder_redrawn_share=redrawn_share)
+    trainer = Trainer(plan, torch.device("cpu"))
+    trainer.continue_from(saved)
+    return trainer
+
+
+def test_the_decoder_stage_can_learn_from_latents_the_unet_redrew(tmp_path, monkeypatch):
+    train_main(["--preset", "tiny", "--out", str(tmp_path / "first")])
+    trainer = whole_picture_trainer(tmp_path / "first", redrawn_share=0.5)
+    redrawn: list[list[Scene]] = []
+    redraw = trainer.redraw
+
+    def redraw_and_note(latents, scenes):
+        redrawn.append(scenes)
+        result = redraw(latents, scenes)
+        assert result.shape == latents.shape and not torch.equal(result, latents)
+        return result
+
+    monkeypatch.setattr(trainer, "redraw", redraw_and_note)
+    decoder_before = {name: value.clone() for name, value in trainer.vae.decoder.state_dict().items()}
+    encoder_before = {name: value.clone() for name, value in trainer.vae.encoder.state_dict().items()}
+    trainer.train_decoder()
+    # Three steps, each redrawing half its batch of four before the decoder learns to give the pictures back.
+    assert [len(scenes) for scenes in redrawn] == [2, 2, 2]
+    assert trainer.report["decoder"]["steps"] == 3
+    assert any(not torch.equal(decoder_before[name], value) for name, value in trainer.vae.decoder.state_dict().items())
+    assert all(torch.equal(encoder_before[name], value) for name, value in trainer.vae.encoder.state_dict().items())
+
+
+def test_redrawing_follows_the_prompt(tmp_path):
+    train_main(["--preset", "tiny", "--out", str(tmp_path / "first")])
+    trainer = whole_picture_trainer(tmp_path / "first", redrawn_share=1.0)
+    pictures, _, scenes = trainer.vae_crops(2, outline_weights, 0.0)
+    latents = trainer._encode(pictures[:1])  # the first scene's, redrawn with either scene's prompt
+    drawn = []
+    for scene in scenes:
+        trainer.rng.seed(7)  # the same starting step and prompt wording for both
+        torch.manual_seed(7)  # the same noise
+        drawn.append(trainer.redraw(latents, [scene]))
+    assert not torch.equal(drawn[0], drawn[1])
+    trainer.rng.seed(7)
+    torch.manual_seed(7)
+    assert torch.equal(trainer.redraw(latents, scenes[1:]), drawn[1])  # and only the prompt
+
+
+def test_redrawn_latents_need_whole_pictures(tmp_path, capsys):
+    train_main(["--preset", "tiny", "--out", str(tmp_path / "first")])
+    with pytest.raises(SystemExit) as exit_info:  # the tiny preset trains its VAE on crops
+        train_main(["--preset", "tiny", "--continue-from", str(tmp_path / "first"), "--decoder-minutes", "1",
+                    "--decoder-redrawn-share", "0.5", "--out", str(tmp_path / "second")])
+    assert exit_info.value.code == 2
+    assert "needs whole pictures" in capsys.readouterr().err
+    assert not (tmp_path / "second").exists()
 
 
 def test_decoder_blocks_must_be_whole_numbers(tmp_path, capsys):
