@@ -76,6 +76,9 @@ class TrainingPlan:
     #: what it decodes at inference, not only the encoder's. 0: encoder latents only (versions up to 10).
     decoder_redrawn_share: float = 0.0
     diffusion: StagePlan = StagePlan(steps=1500, batch=64, learning_rate=5e-4)
+    #: The share of two-object scenes among the diffusion stage's (the `LatentPool`'s): more small objects and
+    #: more pairs for the UNet, where they fail most (versions up to 10 trained at scenes' TWO_OBJECT_SHARE).
+    diffusion_two_object_share: float = TWO_OBJECT_SHARE
     #: The VAE learns from square crops of this side; None: whole square pictures. Crops much smaller than
     #: its ~280 px receptive field teach it artefacts on whole pictures, so the presets use whole ones.
     vae_crop: int | None = None
@@ -416,7 +419,7 @@ class LatentPool:
     def _add(self, bucket: tuple[int, int], count: int) -> None:
         trainer = self.trainer
         width, height = trainer._scaled(bucket[0]), trainer._scaled(bucket[1])
-        scenes = [random_scene(trainer.rng) for _ in range(count)]
+        scenes = [random_scene(trainer.rng, trainer.plan.diffusion_two_object_share) for _ in range(count)]
         pictures = render(scenes, height, width, trainer.device)
         latents = trainer._encode(pictures * 2.0 - 1.0)
         # A latent cell weighs as much as the heaviest pixel it stands for (the VAE's grid, whatever its scale).
@@ -475,6 +478,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--diffusion-batch", type=int, help="override the preset's diffusion batch size")
     parser.add_argument("--diffusion-learning-rate", type=float,
                         help="override the preset's peak diffusion learning rate (lower suits a continuation)")
+    parser.add_argument("--diffusion-two-object-share", type=float,
+                        help="the share of two-object scenes the diffusion stage trains on (default 0.35)")
     parser.add_argument("--continue-from", type=Path, help="a trained pipeline folder to go on training")
     parser.add_argument("--decoder-minutes", type=float,
                         help="with --continue-from: first train the VAE's decoder alone this long")
@@ -512,13 +517,16 @@ def main(argv: list[str] | None = None) -> None:
     if given and args.decoder_minutes is None:
         parser.error(f"{' and '.join(given)}: only for a decoder stage, which needs --decoder-minutes")
     for flag, share in (("--decoder-two-object-share", args.decoder_two_object_share),
-                        ("--decoder-redrawn-share", args.decoder_redrawn_share)):
+                        ("--decoder-redrawn-share", args.decoder_redrawn_share),
+                        ("--diffusion-two-object-share", args.diffusion_two_object_share)):
         if share is not None and not 0.0 <= share <= 1.0:
             parser.error(f"{flag} is a share: from 0 to 1")
     if args.decoder_two_object_share is not None:
         plan = replace(plan, decoder_two_object_share=args.decoder_two_object_share)
     if args.decoder_redrawn_share is not None:
         plan = replace(plan, decoder_redrawn_share=args.decoder_redrawn_share)
+    if args.diffusion_two_object_share is not None:
+        plan = replace(plan, diffusion_two_object_share=args.diffusion_two_object_share)
     if args.decoder_width is not None or args.decoder_blocks is not None:
         plan = replace(plan, architecture=replace(plan.architecture, decoder_width=args.decoder_width,
                                                   decoder_blocks=args.decoder_blocks))

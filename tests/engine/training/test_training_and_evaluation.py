@@ -30,7 +30,7 @@ from engine.training.renderer import render
 from engine.training.scenes import Scene, SceneObject, describe
 from engine.training import train as train_module
 from engine.training.train import main as train_main
-from engine.training.train import PRESETS, Trainer, object_weights, outline_weights
+from engine.training.train import PRESETS, LatentPool, Trainer, object_weights, outline_weights
 
 
 def drawn_by(model: Path) -> Image.Image:
@@ -223,7 +223,24 @@ def test_the_decoder_stage_draws_two_object_scenes_as_often_as_asked(monkeypatch
         assert drawn and {len(scene.objects) for scene in drawn} == object_counts
 
 
-@pytest.mark.parametrize("flag", ["--decoder-two-object-share", "--decoder-redrawn-share"])
+@pytest.mark.parametrize("share, object_counts", [(1.0, {2}), (0.0, {1})])
+def test_the_diffusion_stage_draws_two_object_scenes_as_often_as_asked(share, object_counts):
+    trainer = Trainer(replace(PRESETS["tiny"], diffusion_two_object_share=share), torch.device("cpu"))
+    pool = LatentPool(trainer, capacity=100, least=2)
+    for _ in range(3):
+        pool.refresh(4)
+    scenes = [scene for entries in pool.entries.values() for scene, _, _ in entries]
+    assert len(scenes) == 12 and {len(scene.objects) for scene in scenes} == object_counts
+
+
+def test_the_diffusion_two_object_share_is_recorded_in_the_plan(tmp_path):
+    train_main(["--preset", "tiny", "--diffusion-two-object-share", "0.7", "--out", str(tmp_path / "model")])
+    report = json.loads((tmp_path / "model" / "training.json").read_text())
+    assert report["plan"]["diffusion_two_object_share"] == 0.7 and report["diffusion"]["steps"] == 3
+
+
+@pytest.mark.parametrize("flag", ["--decoder-two-object-share", "--decoder-redrawn-share",
+                                  "--diffusion-two-object-share"])
 def test_the_decoders_shares_are_shares(tmp_path, capsys, flag):
     with pytest.raises(SystemExit) as exit_info:
         train_main(["--preset", "tiny", "--continue-from", str(tmp_path), "--decoder-minutes", "1",
