@@ -516,17 +516,13 @@ def main(argv: list[str] | None = None) -> None:
     given = [flag for flag, value in decoder_flags.items() if value is not None]
     if given and args.decoder_minutes is None:
         parser.error(f"{' and '.join(given)}: only for a decoder stage, which needs --decoder-minutes")
-    for flag, share in (("--decoder-two-object-share", args.decoder_two_object_share),
-                        ("--decoder-redrawn-share", args.decoder_redrawn_share),
-                        ("--diffusion-two-object-share", args.diffusion_two_object_share)):
-        if share is not None and not 0.0 <= share <= 1.0:
-            parser.error(f"{flag} is a share: from 0 to 1")
-    if args.decoder_two_object_share is not None:
-        plan = replace(plan, decoder_two_object_share=args.decoder_two_object_share)
-    if args.decoder_redrawn_share is not None:
-        plan = replace(plan, decoder_redrawn_share=args.decoder_redrawn_share)
-    if args.diffusion_two_object_share is not None:
-        plan = replace(plan, diffusion_two_object_share=args.diffusion_two_object_share)
+    for share_field in ("decoder_two_object_share", "decoder_redrawn_share", "diffusion_two_object_share"):
+        share = getattr(args, share_field)  # each flag is its plan field's name in dashes
+        if share is None:
+            continue
+        if not 0.0 <= share <= 1.0:
+            parser.error(f"--{share_field.replace('_', '-')} is a share: from 0 to 1")
+        plan = replace(plan, **{share_field: share})
     if args.decoder_width is not None or args.decoder_blocks is not None:
         plan = replace(plan, architecture=replace(plan.architecture, decoder_width=args.decoder_width,
                                                   decoder_blocks=args.decoder_blocks))
