@@ -79,6 +79,10 @@ class TrainingPlan:
     #: The share of two-object scenes among the diffusion stage's (the `LatentPool`'s): more small objects and
     #: more pairs for the UNet, where they fail most (versions up to 10 trained at scenes' TWO_OBJECT_SHARE).
     diffusion_two_object_share: float = TWO_OBJECT_SHARE
+    #: Weigh the diffusion loss by `outline_weights` (13 on every latent cell an object's edge crosses) rather
+    #: than `object_weights` (5 on an object's cells): a small object is all edge, and small objects and stars
+    #: are where the UNet fails. False: versions up to 10.
+    diffusion_outline_weights: bool = False
     #: The VAE learns from square crops of this side; None: whole square pictures. Crops much smaller than
     #: its ~280 px receptive field teach it artefacts on whole pictures, so the presets use whole ones.
     vae_crop: int | None = None
@@ -311,8 +315,9 @@ class Trainer:
             with self.autocast:
                 text = self.text_encoder(token_ids)[0]
                 prediction = self.unet(noisy, timesteps, text).sample
-            # Objects weigh five times their area, as in the VAE: otherwise the backgrounds, most of every
-            # picture, are all the model learns in a CPU's budget.
+            # Objects weigh five times their area (their outlines 13 times with diffusion_outline_weights), as
+            # in the VAE: otherwise the backgrounds, most of every picture, are all the model learns in a CPU's
+            # budget.
             error = F.mse_loss(prediction.float(), target, reduction="none")
             per_sample = (error * weights).mean(dim=(1, 2, 3))
             # Min-SNR-gamma weighting for v-prediction, +1 so the pure-noise step (SNR 0) still learns.
@@ -422,8 +427,9 @@ class LatentPool:
         scenes = [random_scene(trainer.rng, trainer.plan.diffusion_two_object_share) for _ in range(count)]
         pictures = render(scenes, height, width, trainer.device)
         latents = trainer._encode(pictures * 2.0 - 1.0)
+        weigh = outline_weights if trainer.plan.diffusion_outline_weights else object_weights
         # A latent cell weighs as much as the heaviest pixel it stands for (the VAE's grid, whatever its scale).
-        weights = F.adaptive_max_pool2d(object_weights(scenes, pictures), latents.shape[-2:])
+        weights = F.adaptive_max_pool2d(weigh(scenes, pictures), latents.shape[-2:])
         entries = self.entries[bucket]
         entries.extend(zip(scenes, latents, weights))
         del entries[: max(0, len(entries) - self.capacity[bucket])]
@@ -480,6 +486,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="override the preset's peak diffusion learning rate (lower suits a continuation)")
     parser.add_argument("--diffusion-two-object-share", type=float,
                         help="the share of two-object scenes the diffusion stage trains on (default 0.35)")
+    parser.add_argument("--diffusion-outline-weights", action="store_true",
+                        help="weigh the diffusion loss 13x on the latent cells an object's edge crosses "
+                             "(default: 5x on an object's cells)")
     parser.add_argument("--continue-from", type=Path, help="a trained pipeline folder to go on training")
     parser.add_argument("--decoder-minutes", type=float,
                         help="with --continue-from: first train the VAE's decoder alone this long")
@@ -505,6 +514,8 @@ def main(argv: list[str] | None = None) -> None:
         plan = replace(plan, diffusion=replace(plan.diffusion, batch=args.diffusion_batch))
     if args.diffusion_learning_rate is not None:
         plan = replace(plan, diffusion=replace(plan.diffusion, learning_rate=args.diffusion_learning_rate))
+    if args.diffusion_outline_weights:
+        plan = replace(plan, diffusion_outline_weights=True)
     if args.decoder_minutes is not None:
         if not args.continue_from:
             parser.error("--decoder-minutes trains a saved VAE's decoder: it needs --continue-from")

@@ -233,6 +233,22 @@ def test_the_diffusion_stage_draws_two_object_scenes_as_often_as_asked(share, ob
     assert len(scenes) == 12 and {len(scene.objects) for scene in scenes} == object_counts
 
 
+@pytest.mark.parametrize("outline, heaviest", [(False, 5.0), (True, 13.0)])
+def test_the_diffusion_stage_weighs_outlines_when_asked(outline, heaviest):
+    trainer = Trainer(replace(PRESETS["tiny"], diffusion_outline_weights=outline), torch.device("cpu"))
+    pool = LatentPool(trainer, capacity=100, least=2)
+    pool.refresh(6)
+    weights = torch.stack([cell_weights for entries in pool.entries.values() for _, _, cell_weights in entries])
+    assert weights.shape[0] == 6 and set(weights.unique().tolist()) <= {1.0, 5.0, 9.0, 13.0}
+    assert weights.max() == heaviest and weights.min() == 1.0  # every scene keeps some plain background
+
+
+def test_the_diffusion_outline_weights_flag_is_recorded_in_the_plan(tmp_path):
+    train_main(["--preset", "tiny", "--diffusion-outline-weights", "--out", str(tmp_path / "model")])
+    report = json.loads((tmp_path / "model" / "training.json").read_text())
+    assert report["plan"]["diffusion_outline_weights"] is True and report["diffusion"]["steps"] == 3
+
+
 def test_the_diffusion_two_object_share_is_recorded_in_the_plan(tmp_path):
     train_main(["--preset", "tiny", "--diffusion-two-object-share", "0.7", "--out", str(tmp_path / "model")])
     report = json.loads((tmp_path / "model" / "training.json").read_text())
