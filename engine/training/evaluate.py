@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from engine.errors import EngineError
 from engine.training.renderer import object_geometry, render_backgrounds, shape_mask
 from engine.training.scenes import Scene, SceneObject, describe, random_scene
 from engine.training.vocabulary import BACKGROUNDS, COLOURS, POSITIONS, SCENES, SHAPES, SIZES
@@ -248,7 +249,7 @@ def judge(picture: np.ndarray, scene: Scene, verdicts: Verdicts) -> None:
 # -- running it -------------------------------------------------------------------------------------------
 
 def evaluate(model: str, prompts: int, seeds: int, steps: int | None, guidance: float | None,
-             grid: Path | None = None, held_back: bool = False) -> Verdicts:
+             grid: Path | None = None, held_back: bool = False, scheduler: str | None = None) -> Verdicts:
     from engine.api import GenerationRequest
     from engine.local import LocalEngine
     from engine.settings import EngineSettings
@@ -261,7 +262,8 @@ def evaluate(model: str, prompts: int, seeds: int, steps: int | None, guidance: 
     verdicts = Verdicts()
     samples = []
     try:
-        handles = [engine.submit(GenerationRequest(prompt=text, n=seeds, seed=0, steps=steps, guidance_scale=guidance))
+        handles = [engine.submit(GenerationRequest(prompt=text, n=seeds, seed=0, steps=steps, guidance_scale=guidance,
+                                                     scheduler=scheduler))
                    for text in texts]
         for index, (scene, handle) in enumerate(zip(scenes, handles)):
             for image in handle.result(timeout=3600).images:
@@ -296,13 +298,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--steps", type=int)
     parser.add_argument("--guidance", type=float)
+    parser.add_argument("--scheduler", help="one the model can run, e.g. dpmpp_2m or unipc (default: its own)")
     parser.add_argument("--held-back", action="store_true",
                         help="word the prompts in phrasings the trainer never writes")
     parser.add_argument("--by-shape", action="store_true",
                         help="also print the shape verdicts by the shape and the size asked for")
     parser.add_argument("--grid", type=Path, help="write a grid of samples (first seed of the first 24 prompts)")
     args = parser.parse_args(argv)
-    verdicts = evaluate(args.model, args.prompts, args.seeds, args.steps, args.guidance, args.grid, args.held_back)
+    try:
+        verdicts = evaluate(args.model, args.prompts, args.seeds, args.steps, args.guidance, args.grid,
+                            args.held_back, args.scheduler)
+    except EngineError as error:  # no such model, or steps, guidance or scheduler it cannot run
+        parser.error(str(error))
     if args.by_shape:
         print("\n".join(verdicts.shape_table()) + "\n")
     accuracy = verdicts.accuracy()

@@ -132,6 +132,23 @@ def test_the_evaluator_prints_shape_verdicts_by_shape_and_size_when_asked(capsys
     assert sum(int(cell.split("/")[1]) for cell in tallies if cell != "-") == objects  # one seed each
 
 
+def test_the_evaluator_draws_with_the_scheduler_asked_for(tmp_path, capsys):
+    for name, scheduler in (("own", []), ("unipc", ["--scheduler", "unipc"])):
+        evaluate_main(["engine/embedded", "--prompts", "2", "--seeds", "1", "--grid", str(tmp_path / f"{name}.png"),
+                       *scheduler])
+        assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["background"] == 1.0
+    own, unipc = (np.asarray(Image.open(tmp_path / f"{name}.png"), dtype=np.float32) for name in ("own", "unipc"))
+    assert own.shape == unipc.shape and np.abs(own - unipc).mean() > 0.5  # same seeds, another solver's path
+
+
+def test_the_evaluator_names_a_scheduler_the_model_cannot_run(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate_main(["engine/embedded", "--prompts", "2", "--seeds", "1", "--scheduler", "nonsense"])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert "'nonsense' does not fit model" in error and "unipc" in error
+
+
 def saved_weights(pipeline: Path, part: str) -> dict[str, torch.Tensor]:
     return load_file(str(pipeline / part / "diffusion_pytorch_model.safetensors"))
 
