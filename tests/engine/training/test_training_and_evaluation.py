@@ -138,7 +138,8 @@ def test_the_evaluator_draws_with_the_scheduler_asked_for(tmp_path, capsys):
                        *scheduler])
         assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["background"] == 1.0
     own, unipc = (np.asarray(Image.open(tmp_path / f"{name}.png"), dtype=np.float32) for name in ("own", "unipc"))
-    assert own.shape == unipc.shape and np.abs(own - unipc).mean() > 0.5  # same seeds, another solver's path
+    drawn = np.abs(own - unipc)[:, : 2 * 256]  # the two pictures; the sheet's other cells stay blank
+    assert own.shape == unipc.shape and drawn.mean() > 0.2  # same seeds, another solver's path (about 1.4)
 
 
 def test_the_evaluator_names_a_scheduler_the_model_cannot_run(capsys):
