@@ -27,14 +27,13 @@ class CannotAverage(ValueError):
 
 def average_pipelines(pipelines: list[Path], out: Path) -> Path:
     """Write to `out` the first of `pipelines` with its UNet and text encoder replaced by all of theirs' mean."""
-    first = pipelines[0]
     for pipeline in pipelines:
         if not (pipeline / "model_index.json").is_file():
             raise CannotAverage(f"{pipeline} is not a pipeline folder (no model_index.json)")
-        if _weight_files(pipeline, "vae") != _weight_files(first, "vae") or any(
-            (pipeline / "vae" / name).read_bytes() != (first / "vae" / name).read_bytes()
-            for name in _weight_files(first, "vae")
-        ):
+    first = pipelines[0]
+    first_vae = _vae_bytes(first)
+    for pipeline in pipelines[1:]:
+        if _vae_bytes(pipeline) != first_vae:
             raise CannotAverage(f"{pipeline}'s VAE differs from {first}'s: their UNets draw in different latents")
     if out.exists():
         raise CannotAverage(f"{out} already exists; choose a new folder")
@@ -55,10 +54,15 @@ def _weight_files(pipeline: Path, part: str) -> list[str]:
     return sorted(path.name for path in (pipeline / part).glob("*.safetensors"))
 
 
+def _vae_bytes(pipeline: Path) -> dict[str, bytes]:
+    return {name: (pipeline / "vae" / name).read_bytes() for name in _weight_files(pipeline, "vae")}
+
+
 def _mean(state_dicts: list[dict[str, torch.Tensor]], part: str) -> dict[str, torch.Tensor]:
     first = state_dicts[0]
+    shapes = {name: tensor.shape for name, tensor in first.items()}
     for other in state_dicts[1:]:
-        if {name: tensor.shape for name, tensor in other.items()} != {name: t.shape for name, t in first.items()}:
+        if {name: tensor.shape for name, tensor in other.items()} != shapes:
             raise CannotAverage(f"the {part}s are not one design (their weights' names or shapes differ)")
     return {name: (sum(weights[name].float() for weights in state_dicts) / len(state_dicts)).to(tensor.dtype)
             for name, tensor in first.items()}

@@ -261,21 +261,20 @@ def test_the_diffusion_stage_weighs_outlines_when_asked(outline, heaviest):
     assert weights.max() == heaviest and weights.min() == 1.0  # every scene keeps some plain background
 
 
-def test_the_diffusion_outline_weights_flag_is_recorded_in_the_plan(tmp_path):
-    train_main(["--preset", "tiny", "--diffusion-outline-weights", "--out", str(tmp_path / "model")])
+@pytest.mark.parametrize("flags, field, value", [
+    (["--diffusion-outline-weights"], "diffusion_outline_weights", True),
+    (["--diffusion-two-object-share", "0.7"], "diffusion_two_object_share", 0.7),
+])
+def test_the_diffusion_flags_are_recorded_in_the_plan(tmp_path, flags, field, value):
+    train_main(["--preset", "tiny", *flags, "--out", str(tmp_path / "model")])
     report = json.loads((tmp_path / "model" / "training.json").read_text())
-    assert report["plan"]["diffusion_outline_weights"] is True and report["diffusion"]["steps"] == 3
-
-
-def test_the_diffusion_two_object_share_is_recorded_in_the_plan(tmp_path):
-    train_main(["--preset", "tiny", "--diffusion-two-object-share", "0.7", "--out", str(tmp_path / "model")])
-    report = json.loads((tmp_path / "model" / "training.json").read_text())
-    assert report["plan"]["diffusion_two_object_share"] == 0.7 and report["diffusion"]["steps"] == 3
+    assert report["plan"][field] == value and type(report["plan"][field]) is type(value)  # true, not 1
+    assert report["diffusion"]["steps"] == 3
 
 
 @pytest.mark.parametrize("flag", ["--decoder-two-object-share", "--decoder-redrawn-share",
                                   "--diffusion-two-object-share"])
-def test_the_decoders_shares_are_shares(tmp_path, capsys, flag):
+def test_the_share_flags_are_shares(tmp_path, capsys, flag):
     with pytest.raises(SystemExit) as exit_info:
         train_main(["--preset", "tiny", "--continue-from", str(tmp_path), "--decoder-minutes", "1",
                     flag, "1.5", "--out", str(tmp_path / "model")])
