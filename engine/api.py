@@ -40,6 +40,8 @@ class ModelLimits:
     default_scheduler: str | None = None
     #: Scheduler names this model can run (empty: only its own default).
     schedulers: tuple[str, ...] = ()
+    #: The only words this model reads (empty: all); a prompt's other words are left out (`prompt_words.py`).
+    known_words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

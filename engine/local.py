@@ -290,8 +290,8 @@ class LocalEngine:
         prompts, negatives, generators = [], [], []
         for job in jobs:
             for seed in job.request.image_seeds():
-                prompts.append(job.request.prompt)
-                negatives.append(job.request.negative_prompt)
+                prompts.append(loaded.pipeline_prompt(job.request.prompt))
+                negatives.append(loaded.pipeline_prompt(job.request.negative_prompt))
                 generators.append(torch.Generator("cpu").manual_seed(seed))
 
         def on_step_end(pipeline, step_index, timestep, callback_kwargs):

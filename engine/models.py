@@ -27,6 +27,7 @@ from transformers.utils import logging as transformers_logging  # noqa: E402
 
 from engine.api import ModelLimits  # noqa: E402
 from engine.errors import ModelNotFound  # noqa: E402
+from engine.prompt_words import keep_known_words  # noqa: E402
 from engine.schedulers import SchedulerChoice  # noqa: E402
 from engine.settings import LoadOptions  # noqa: E402
 
@@ -177,6 +178,11 @@ class LoadedModel:
     dtype: torch.dtype
     schedulers: SchedulerChoice
     call_parameters: frozenset[str] = field(default_factory=frozenset)
+
+    def pipeline_prompt(self, prompt: str) -> str:
+        """`prompt` as the pipeline gets it: without the words this model says it does not know."""
+        known = self.limits.known_words
+        return keep_known_words(prompt, frozenset(known)) if known else prompt
 
 
 def load_model(source: ModelSource, options: LoadOptions | None = None) -> LoadedModel:
@@ -334,4 +340,5 @@ def _limits_for(pipeline: Any, source: ModelSource, schedulers: SchedulerChoice)
     if source.kind != "hf_cache" and defaults_file.is_file():
         values.update(json.loads(defaults_file.read_text()))
         values["schedulers"] = tuple(values["schedulers"])
+        values["known_words"] = tuple(values.get("known_words", ()))
     return ModelLimits(**values)

@@ -37,7 +37,7 @@ from engine.training.components import (
 )
 from engine.training.renderer import render
 from engine.training.scenes import TWO_OBJECT_SHARE, Scene, describe, random_scene
-from engine.training.vocabulary import ASPECT_BUCKETS
+from engine.training.vocabulary import ASPECT_BUCKETS, known_words
 
 #: How often each aspect bucket is drawn: the square native size most, the slide and page shapes too.
 BUCKET_WEIGHTS = (0.4, 0.25, 0.15, 0.2)
@@ -376,7 +376,7 @@ class Trainer:
             "min_size": size_multiple * 2, "max_size": int(512 * scale) if scale < 1 else 512,
             "size_multiple": size_multiple,
             "default_steps": self.plan.default_steps, "default_guidance_scale": self.plan.default_guidance_scale,
-            "default_scheduler": "ddim",
+            "default_scheduler": "ddim", "known_words": known_words(),
         }
         (out / ENGINE_DEFAULTS_FILE).write_text(json.dumps(defaults, indent=2) + "\n")
         self.report.update({

@@ -81,3 +81,12 @@ def tokenizer_words() -> list[str]:
     words.update({"left", "right", "top", "bottom", "above", "below", "center", "centered", "sunset", "night"})
     words.update({shape + "s" for shape in SHAPES})
     return sorted(words)
+
+
+#: Words the trainer's phrasings use that the tokenizer does not keep whole (the model learned their pieces).
+PHRASING_WORDS = ("against", "clear", "make", "over", "plain", "under")
+
+
+def known_words() -> list[str]:
+    """Every word the trainer's prompts hold: the engine leaves any other prompt word out."""
+    return sorted(set(tokenizer_words()) | set(PHRASING_WORDS))

@@ -34,3 +34,16 @@ def test_the_embedded_model_is_the_default_and_draws_every_shape_of_picture():
 def test_the_weights_stay_within_the_size_limit():
     total = sum(path.stat().st_size for path in EMBEDDED_MODEL_DIR.rglob("*.safetensors"))
     assert total <= 40 * 2**20
+
+
+def test_words_the_embedded_model_does_not_know_change_nothing():
+    """'coloured' falls apart into pieces that spell 'red'; left out, it cannot turn a black star red."""
+    engine = LocalEngine(Config.from_env({}).engine)
+    try:
+        pictures = [
+            engine.submit(GenerationRequest(prompt=prompt, seed=5)).result(timeout=120).images[0].image
+            for prompt in ("one star black, green background", "one star coloured black, green background")
+        ]
+    finally:
+        engine.close()
+    assert np.array_equal(np.asarray(pictures[0]), np.asarray(pictures[1]))

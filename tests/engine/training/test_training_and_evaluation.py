@@ -50,6 +50,7 @@ def test_the_trainer_writes_a_pipeline_the_engine_loads(tmp_path):
     assert report["vae"]["steps"] == 3 and report["diffusion"]["steps"] == 3
     assert np.isfinite(report["diffusion"]["final_loss"])
     assert drawn_by(out).size == (64, 64)
+    assert "red" in json.loads((out / "engine_defaults.json").read_text())["known_words"]
 
 
 def test_training_is_reproducible_from_its_seed(tmp_path):
