@@ -41,7 +41,7 @@ class ModelLimits:
     #: Scheduler names this model can run (empty: only its own default).
     schedulers: tuple[str, ...] = ()
     #: The only words this model reads (empty: all); a prompt's other words are left out (`prompt_words.py`).
-    known_words: tuple[str, ...] = ()
+    known_words: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

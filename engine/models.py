@@ -182,7 +182,7 @@ class LoadedModel:
     def pipeline_prompt(self, prompt: str) -> str:
         """`prompt` as the pipeline gets it: without the words this model says it does not know."""
         known = self.limits.known_words
-        return keep_known_words(prompt, frozenset(known)) if known else prompt
+        return keep_known_words(prompt, known) if known else prompt
 
 
 def load_model(source: ModelSource, options: LoadOptions | None = None) -> LoadedModel:
@@ -340,5 +340,5 @@ def _limits_for(pipeline: Any, source: ModelSource, schedulers: SchedulerChoice)
     if source.kind != "hf_cache" and defaults_file.is_file():
         values.update(json.loads(defaults_file.read_text()))
         values["schedulers"] = tuple(values["schedulers"])
-        values["known_words"] = tuple(values.get("known_words", ()))
+        values["known_words"] = frozenset(values.get("known_words", ()))
     return ModelLimits(**values)

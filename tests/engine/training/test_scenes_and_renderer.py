@@ -64,15 +64,9 @@ def test_prompts_name_what_the_scene_holds_and_vocabulary_words_stay_whole():
                           for word in re.findall("[a-z]+", describe(random_scene(rng), rng, free_order).lower())}
              for free_order in (False, True)}
     assert words[True] == words[False]
-
-
-def test_the_known_words_hold_every_word_the_trainer_writes():
-    """The engine leaves out prompt words outside `known_words()`: none of them may be one the model learned."""
-    rng = random.Random(8)
-    written = {word for index in range(5000)
-               for word in re.findall("[a-z]+", describe(random_scene(rng), rng, bool(index % 2)).lower())}
-    assert written <= set(known_words()), written - set(known_words())
-    assert {"over", "under"} <= written  # relation words the tokenizer spells in pieces
+    # The engine leaves out prompt words outside `known_words()`: none of them may be one the model learned.
+    assert words[True] <= set(known_words()), words[True] - set(known_words())
+    assert {"over", "under"} <= words[True]  # relation words the tokenizer spells in pieces
 
 
 def test_free_order_prompts_also_lead_with_the_background_or_position_and_name_colours_after_shapes():
