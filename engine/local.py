@@ -289,9 +289,11 @@ class LocalEngine:
         first = jobs[0].request
         prompts, negatives, generators = [], [], []
         for job in jobs:
+            prompt = loaded.pipeline_prompt(job.request.prompt)
+            negative = loaded.pipeline_prompt(job.request.negative_prompt)
             for seed in job.request.image_seeds():
-                prompts.append(loaded.pipeline_prompt(job.request.prompt))
-                negatives.append(loaded.pipeline_prompt(job.request.negative_prompt))
+                prompts.append(prompt)
+                negatives.append(negative)
                 generators.append(torch.Generator("cpu").manual_seed(seed))
 
         def on_step_end(pipeline, step_index, timestep, callback_kwargs):
