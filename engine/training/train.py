@@ -36,7 +36,7 @@ from engine.training.components import (
     training_scheduler,
 )
 from engine.training.renderer import render
-from engine.training.scenes import TWO_OBJECT_SHARE, Scene, describe, random_scene
+from engine.training.scenes import TWO_OBJECT_SHARE, Scene, describe, made_small, random_scene
 from engine.training.vocabulary import ASPECT_BUCKETS, known_words
 
 #: How often each aspect bucket is drawn: the square native size most, the slide and page shapes too.
@@ -46,6 +46,10 @@ BUCKET_WEIGHTS = (0.4, 0.25, 0.15, 0.2)
 #: the fourth (t 749, a third of the scene's signal left, so its layout survives and the picture still fits
 #: the latents), no later than the tenth (t 249), so the UNet draws the outlines itself.
 REDRAW_FIRST_STEPS = range(3, 10)
+
+#: The low end of the noise schedule: the last three of the default steps (t 249, 166 and 82), where the UNet
+#: finishes an object's outline from a nearly clean picture.
+LOW_NOISE_TIMESTEPS = 250
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,13 @@ class TrainingPlan:
     #: than `object_weights` (5 on an object's cells): a small object is all edge, and small objects and stars
     #: are where the UNet fails. False: versions up to 10.
     diffusion_outline_weights: bool = False
+    #: The share of the diffusion stage's scenes whose objects are all small, and said to be (`made_small`):
+    #: small squares, diamonds and stars are the shapes the UNet draws as discs. 0: versions up to 12.
+    diffusion_small_object_share: float = 0.0
+    #: The share of each diffusion batch noised no further than `LOW_NOISE_TIMESTEPS` (the rest anywhere on the
+    #: schedule): from a nearly clean small square, version 12's last step alone draws a disc. 0: versions up
+    #: to 12.
+    diffusion_low_noise_share: float = 0.0
     #: The VAE learns from square crops of this side; None: whole square pictures. Crops much smaller than
     #: its ~280 px receptive field teach it artefacts on whole pictures, so the presets use whole ones.
     vae_crop: int | None = None
@@ -308,6 +319,8 @@ class Trainer:
             noise = torch.randn_like(latents)
             timesteps = torch.randint(0, self.noise_schedule.config.num_train_timesteps, (len(scenes),),
                                       device=self.device)
+            low = round(self.plan.diffusion_low_noise_share * len(scenes))
+            timesteps[:low] = torch.randint(0, LOW_NOISE_TIMESTEPS, (low,), device=self.device)
             noisy = self.noise_schedule.add_noise(latents, noise, timesteps)
             target = self.noise_schedule.get_velocity(latents, noise, timesteps)
             token_ids = self.tokenizer(prompts, padding="max_length", max_length=MAX_TOKENS, truncation=True,
@@ -425,6 +438,8 @@ class LatentPool:
         trainer = self.trainer
         width, height = trainer._scaled(bucket[0]), trainer._scaled(bucket[1])
         scenes = [random_scene(trainer.rng, trainer.plan.diffusion_two_object_share) for _ in range(count)]
+        scenes = [made_small(scene) if trainer.rng.random() < trainer.plan.diffusion_small_object_share else scene
+                  for scene in scenes]
         pictures = render(scenes, height, width, trainer.device)
         latents = trainer._encode(pictures * 2.0 - 1.0)
         weigh = outline_weights if trainer.plan.diffusion_outline_weights else object_weights
@@ -489,6 +504,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--diffusion-outline-weights", action="store_true",
                         help="weigh the diffusion loss 13x on the latent cells an object's edge crosses "
                              "(default: 5x on an object's cells)")
+    parser.add_argument("--diffusion-small-object-share", type=float,
+                        help="the share of the diffusion stage's scenes whose objects are all small (default 0)")
+    parser.add_argument("--diffusion-low-noise-share", type=float,
+                        help=f"the share of each diffusion batch noised to a timestep under {LOW_NOISE_TIMESTEPS}, "
+                             "where the outlines are finished (default 0: every timestep alike)")
     parser.add_argument("--continue-from", type=Path, help="a trained pipeline folder to go on training")
     parser.add_argument("--decoder-minutes", type=float,
                         help="with --continue-from: first train the VAE's decoder alone this long")
@@ -527,7 +547,8 @@ def main(argv: list[str] | None = None) -> None:
     given = [flag for flag, value in decoder_flags.items() if value is not None]
     if given and args.decoder_minutes is None:
         parser.error(f"{' and '.join(given)}: only for a decoder stage, which needs --decoder-minutes")
-    for share_field in ("decoder_two_object_share", "decoder_redrawn_share", "diffusion_two_object_share"):
+    for share_field in ("decoder_two_object_share", "decoder_redrawn_share", "diffusion_two_object_share",
+                        "diffusion_small_object_share", "diffusion_low_noise_share"):
         share = getattr(args, share_field)  # each flag is its plan field's name in dashes
         if share is None:
             continue

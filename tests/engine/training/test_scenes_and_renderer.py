@@ -7,7 +7,7 @@ import re
 
 from engine.training.components import build_tokenizer
 from engine.training.renderer import render
-from engine.training.scenes import Scene, SceneObject, describe, random_scene
+from engine.training.scenes import Scene, SceneObject, describe, made_small, random_scene
 from engine.training.vocabulary import COLOURS, SHAPES, known_words, tokenizer_words
 
 
@@ -67,6 +67,15 @@ def test_prompts_name_what_the_scene_holds_and_vocabulary_words_stay_whole():
     # The engine leaves out prompt words outside `known_words()`: none of them may be one the model learned.
     assert words[True] <= set(known_words()), words[True] - set(known_words())
     assert {"over", "under"} <= words[True]  # relation words the tokenizer spells in pieces
+
+
+def test_a_scene_made_small_draws_and_names_every_object_small():
+    rng = random.Random(4)
+    for _ in range(100):
+        scene = made_small(random_scene(rng, two_object_share=0.5))
+        words = describe(scene, rng).lower().split()
+        assert sum(words.count(word) for word in ("small", "tiny", "little")) == len(scene.objects)
+        assert all(obj.size == "small" for obj in scene.objects)
 
 
 def test_free_order_prompts_also_lead_with_the_background_or_position_and_name_colours_after_shapes():

@@ -30,7 +30,14 @@ from engine.training.renderer import render
 from engine.training.scenes import Scene, SceneObject, describe
 from engine.training import train as train_module
 from engine.training.train import main as train_main
-from engine.training.train import PRESETS, LatentPool, Trainer, object_weights, outline_weights
+from engine.training.train import (
+    LOW_NOISE_TIMESTEPS,
+    PRESETS,
+    LatentPool,
+    Trainer,
+    object_weights,
+    outline_weights,
+)
 
 
 def drawn_by(model: Path) -> Image.Image:
@@ -252,6 +259,39 @@ def test_the_diffusion_stage_draws_two_object_scenes_as_often_as_asked(share, ob
     assert len(scenes) == 12 and {len(scene.objects) for scene in scenes} == object_counts
 
 
+def test_the_diffusion_stage_draws_small_objects_as_often_as_asked():
+    sizes = {}
+    for share in (1.0, 0.0):
+        trainer = Trainer(replace(PRESETS["tiny"], diffusion_small_object_share=share), torch.device("cpu"))
+        pool = LatentPool(trainer, capacity=100, least=2)
+        for _ in range(3):
+            pool.refresh(4)
+        scenes = [scene for entries in pool.entries.values() for scene, _, _ in entries]
+        sizes[share] = {obj.size for scene in scenes for obj in scene.objects}
+        if share == 1.0:  # every prompt says how small, or the UNet would learn that small is the default
+            assert all("size" in scene.stated for scene in scenes)
+    assert sizes[1.0] == {"small"} and sizes[0.0] > {"small"}
+
+
+@pytest.mark.parametrize("share", [1.0, 0.0])
+def test_the_diffusion_stage_trains_at_low_noise_as_often_as_asked(share, monkeypatch):
+    trainer = Trainer(replace(PRESETS["tiny"], diffusion_low_noise_share=share,
+                              diffusion=replace(PRESETS["tiny"].diffusion, batch=8)), torch.device("cpu"))
+    timesteps_seen: list[torch.Tensor] = []
+    unet_forward = trainer.unet.forward
+
+    def note_timesteps(sample, timestep, *args, **kwargs):
+        timesteps_seen.append(timestep.clone())
+        return unet_forward(sample, timestep, *args, **kwargs)
+
+    monkeypatch.setattr(trainer.unet, "forward", note_timesteps)
+    trainer.train_diffusion()
+    timesteps = torch.cat(timesteps_seen)
+    assert len(timesteps) == 3 * 8
+    low = (timesteps < LOW_NOISE_TIMESTEPS).float().mean().item()
+    assert low == 1.0 if share == 1.0 else low < 0.6  # else drawn from the whole schedule: a quarter low
+
+
 @pytest.mark.parametrize("outline, heaviest", [(False, 5.0), (True, 13.0)])
 def test_the_diffusion_stage_weighs_outlines_when_asked(outline, heaviest):
     trainer = Trainer(replace(PRESETS["tiny"], diffusion_outline_weights=outline), torch.device("cpu"))
@@ -265,6 +305,8 @@ def test_the_diffusion_stage_weighs_outlines_when_asked(outline, heaviest):
 @pytest.mark.parametrize("flags, field, value", [
     (["--diffusion-outline-weights"], "diffusion_outline_weights", True),
     (["--diffusion-two-object-share", "0.7"], "diffusion_two_object_share", 0.7),
+    (["--diffusion-small-object-share", "0.4"], "diffusion_small_object_share", 0.4),
+    (["--diffusion-low-noise-share", "0.3"], "diffusion_low_noise_share", 0.3),
 ])
 def test_the_diffusion_flags_are_recorded_in_the_plan(tmp_path, flags, field, value):
     train_main(["--preset", "tiny", *flags, "--out", str(tmp_path / "model")])
@@ -274,7 +316,8 @@ def test_the_diffusion_flags_are_recorded_in_the_plan(tmp_path, flags, field, va
 
 
 @pytest.mark.parametrize("flag", ["--decoder-two-object-share", "--decoder-redrawn-share",
-                                  "--diffusion-two-object-share"])
+                                  "--diffusion-two-object-share", "--diffusion-small-object-share",
+                                  "--diffusion-low-noise-share"])
 def test_the_share_flags_are_shares(tmp_path, capsys, flag):
     with pytest.raises(SystemExit) as exit_info:
         train_main(["--preset", "tiny", "--continue-from", str(tmp_path), "--decoder-minutes", "1",
