@@ -438,8 +438,9 @@ class LatentPool:
         trainer = self.trainer
         width, height = trainer._scaled(bucket[0]), trainer._scaled(bucket[1])
         scenes = [random_scene(trainer.rng, trainer.plan.diffusion_two_object_share) for _ in range(count)]
-        scenes = [made_small(scene) if trainer.rng.random() < trainer.plan.diffusion_small_object_share else scene
-                  for scene in scenes]
+        small_share = trainer.plan.diffusion_small_object_share
+        if small_share:  # no draws at 0, so the commands from before the flag still reproduce from their seeds
+            scenes = [made_small(scene) if trainer.rng.random() < small_share else scene for scene in scenes]
         pictures = render(scenes, height, width, trainer.device)
         latents = trainer._encode(pictures * 2.0 - 1.0)
         weigh = outline_weights if trainer.plan.diffusion_outline_weights else object_weights
