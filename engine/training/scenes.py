@@ -100,6 +100,14 @@ def made_small(scene: Scene) -> Scene:
     return replace(scene, objects=objects, stated=scene.stated | {"size"})
 
 
+def with_a_star(scene: Scene, rng: random.Random) -> Scene:
+    """`scene` with one of its objects, drawn at random, turned into a star: the shape the UNet draws worst,
+    most of all beside another object, for a trainer that wants more of them."""
+    index = rng.randrange(len(scene.objects))
+    objects = tuple(replace(obj, shape="star") if i == index else obj for i, obj in enumerate(scene.objects))
+    return replace(scene, objects=objects)
+
+
 def _random_background(rng: random.Random) -> str:
     return rng.choice(tuple(COLOURS) * 2 + tuple(SCENES) * 3)
 
@@ -173,6 +181,15 @@ _JOINERS = {
     "above": (" above ", " is above ", " over "),
     "below": (" below ", " is below ", " under "),
 }
+
+
+#: What a person may write before the request, every word one the model knows: behind one, a prompt's colour
+#: and shape words stand later than `describe` alone puts them (a colour word at the 23rd token of 24 is lost).
+LONG_LEAD_INS = (
+    "please make a nice simple picture of ", "please make a simple flat drawing of ", "please draw ",
+    "make a nice flat image of ", "a simple flat picture of ", "please make one simple icon: ",
+    "draw a nice picture of ", "please make an image of ",
+)
 
 
 def describe(scene: Scene, rng: random.Random, free_order: bool = False) -> str:

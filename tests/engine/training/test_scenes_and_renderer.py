@@ -7,7 +7,15 @@ import re
 
 from engine.training.components import build_tokenizer
 from engine.training.renderer import render
-from engine.training.scenes import Scene, SceneObject, describe, made_small, random_scene
+from engine.training.scenes import (
+    LONG_LEAD_INS,
+    Scene,
+    SceneObject,
+    describe,
+    made_small,
+    random_scene,
+    with_a_star,
+)
 from engine.training.vocabulary import COLOURS, SHAPES, known_words, tokenizer_words
 
 
@@ -76,6 +84,23 @@ def test_a_scene_made_small_draws_and_names_every_object_small():
         words = describe(scene, rng).lower().split()
         assert sum(words.count(word) for word in ("small", "tiny", "little")) == len(scene.objects)
         assert all(obj.size == "small" for obj in scene.objects)
+
+
+def test_a_scene_with_a_star_turns_one_object_into_a_star_and_keeps_the_rest():
+    rng = random.Random(6)
+    for _ in range(100):
+        scene = random_scene(rng, two_object_share=0.5)
+        starred = with_a_star(scene, rng)
+        changed = [new for old, new in zip(scene.objects, starred.objects) if old != new]
+        assert "star" in {obj.shape for obj in starred.objects} and len(changed) <= 1
+        assert all(obj.shape == "star" for obj in changed) and "star" in describe(starred, rng).lower()
+        assert (starred.background, starred.relation, starred.stated) == (scene.background, scene.relation,
+                                                                          scene.stated)
+
+
+def test_long_lead_ins_use_only_words_the_engine_keeps():
+    words = {word.strip(":") for lead_in in LONG_LEAD_INS for word in lead_in.split()}
+    assert words <= set(known_words())  # else the engine drops them and the prompt is short again
 
 
 def test_free_order_prompts_also_lead_with_the_background_or_position_and_name_colours_after_shapes():

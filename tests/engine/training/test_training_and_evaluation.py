@@ -17,6 +17,7 @@ from engine.api import GenerationRequest
 from engine.local import LocalEngine
 from engine.settings import EngineSettings
 from engine.training.components import (
+    MAX_TOKENS,
     Architecture,
     build_unet,
     build_vae,
@@ -27,7 +28,7 @@ from engine.training.components import (
 from engine.training.evaluate import Verdicts, evaluation_scenes, held_back_prompt, judge
 from engine.training.evaluate import main as evaluate_main
 from engine.training.renderer import render
-from engine.training.scenes import Scene, SceneObject, describe
+from engine.training.scenes import LONG_LEAD_INS, Scene, SceneObject, describe, random_scene
 from engine.training import train as train_module
 from engine.training.train import main as train_main
 from engine.training.train import (
@@ -273,6 +274,33 @@ def test_the_diffusion_stage_draws_small_objects_as_often_as_asked():
     assert sizes[1.0] == {"small"} and sizes[0.0] > {"small"}
 
 
+def test_the_diffusion_stage_draws_stars_as_often_as_asked():
+    starless = {}
+    for share in (1.0, 0.0):
+        trainer = Trainer(replace(PRESETS["tiny"], diffusion_star_share=share), torch.device("cpu"))
+        pool = LatentPool(trainer, capacity=100, least=2)
+        for _ in range(3):
+            pool.refresh(8)
+        scenes = [scene for entries in pool.entries.values() for scene, _, _ in entries]
+        starless[share] = sum(all(obj.shape != "star" for obj in scene.objects) for scene in scenes)
+    assert starless[1.0] == 0 and starless[0.0] > 0  # else stars come as often as any other shape
+
+
+@pytest.mark.parametrize("share", [1.0, 0.0])
+def test_the_diffusion_stage_writes_long_prompts_as_often_as_asked(share):
+    trainer = Trainer(replace(PRESETS["tiny"], diffusion_long_prompt_share=share, prompt_dropout=0.0),
+                      torch.device("cpu"))
+    rng = random.Random(8)
+    scenes = [random_scene(rng, two_object_share=0.5) for _ in range(200)]
+    prompts = [trainer.diffusion_prompt(scene) for scene in scenes]
+    led = [prompt for prompt in prompts if prompt.lower().startswith(LONG_LEAD_INS)]
+    # A lead-in goes only where the whole prompt still fits: a cut one would lose the background named last.
+    assert all(len(trainer.tokenizer(prompt).input_ids) <= MAX_TOKENS for prompt in prompts)
+    assert len(led) > 150 if share == 1.0 else not led
+    for scene, prompt in zip(scenes, prompts):
+        assert all(obj.shape in prompt.lower() for obj in scene.objects)
+
+
 @pytest.mark.parametrize("share", [1.0, 0.0])
 def test_the_diffusion_stage_trains_at_low_noise_as_often_as_asked(share, monkeypatch):
     trainer = Trainer(replace(PRESETS["tiny"], diffusion_low_noise_share=share,
@@ -307,6 +335,8 @@ def test_the_diffusion_stage_weighs_outlines_when_asked(outline, heaviest):
     (["--diffusion-two-object-share", "0.7"], "diffusion_two_object_share", 0.7),
     (["--diffusion-small-object-share", "0.4"], "diffusion_small_object_share", 0.4),
     (["--diffusion-low-noise-share", "0.3"], "diffusion_low_noise_share", 0.3),
+    (["--diffusion-star-share", "0.25"], "diffusion_star_share", 0.25),
+    (["--diffusion-long-prompt-share", "0.2"], "diffusion_long_prompt_share", 0.2),
 ])
 def test_the_diffusion_flags_are_recorded_in_the_plan(tmp_path, flags, field, value):
     train_main(["--preset", "tiny", *flags, "--out", str(tmp_path / "model")])
@@ -317,7 +347,8 @@ def test_the_diffusion_flags_are_recorded_in_the_plan(tmp_path, flags, field, va
 
 @pytest.mark.parametrize("flag", ["--decoder-two-object-share", "--decoder-redrawn-share",
                                   "--diffusion-two-object-share", "--diffusion-small-object-share",
-                                  "--diffusion-low-noise-share"])
+                                  "--diffusion-low-noise-share", "--diffusion-star-share",
+                                  "--diffusion-long-prompt-share"])
 def test_the_share_flags_are_shares(tmp_path, capsys, flag):
     with pytest.raises(SystemExit) as exit_info:
         train_main(["--preset", "tiny", "--continue-from", str(tmp_path), "--decoder-minutes", "1",
