@@ -250,24 +250,25 @@ def test_the_decoder_stage_draws_two_object_scenes_as_often_as_asked(monkeypatch
         assert drawn and {len(scene.objects) for scene in drawn} == object_counts
 
 
-@pytest.mark.parametrize("share, object_counts", [(1.0, {2}), (0.0, {1})])
-def test_the_diffusion_stage_draws_two_object_scenes_as_often_as_asked(share, object_counts):
-    trainer = Trainer(replace(PRESETS["tiny"], diffusion_two_object_share=share), torch.device("cpu"))
+def scenes_in_a_latent_pool(per_refresh: int, **plan_changes) -> list[Scene]:
+    """The scenes a tiny trainer's latent pool holds after three refreshes of `per_refresh` new scenes."""
+    trainer = Trainer(replace(PRESETS["tiny"], **plan_changes), torch.device("cpu"))
     pool = LatentPool(trainer, capacity=100, least=2)
     for _ in range(3):
-        pool.refresh(4)
-    scenes = [scene for entries in pool.entries.values() for scene, _, _ in entries]
+        pool.refresh(per_refresh)
+    return [scene for entries in pool.entries.values() for scene, _, _ in entries]
+
+
+@pytest.mark.parametrize("share, object_counts", [(1.0, {2}), (0.0, {1})])
+def test_the_diffusion_stage_draws_two_object_scenes_as_often_as_asked(share, object_counts):
+    scenes = scenes_in_a_latent_pool(4, diffusion_two_object_share=share)
     assert len(scenes) == 12 and {len(scene.objects) for scene in scenes} == object_counts
 
 
 def test_the_diffusion_stage_draws_small_objects_as_often_as_asked():
     sizes = {}
     for share in (1.0, 0.0):
-        trainer = Trainer(replace(PRESETS["tiny"], diffusion_small_object_share=share), torch.device("cpu"))
-        pool = LatentPool(trainer, capacity=100, least=2)
-        for _ in range(3):
-            pool.refresh(4)
-        scenes = [scene for entries in pool.entries.values() for scene, _, _ in entries]
+        scenes = scenes_in_a_latent_pool(4, diffusion_small_object_share=share)
         sizes[share] = {obj.size for scene in scenes for obj in scene.objects}
         if share == 1.0:  # every prompt says how small, or the UNet would learn that small is the default
             assert all("size" in scene.stated for scene in scenes)
@@ -277,11 +278,7 @@ def test_the_diffusion_stage_draws_small_objects_as_often_as_asked():
 def test_the_diffusion_stage_draws_stars_as_often_as_asked():
     starless = {}
     for share in (1.0, 0.0):
-        trainer = Trainer(replace(PRESETS["tiny"], diffusion_star_share=share), torch.device("cpu"))
-        pool = LatentPool(trainer, capacity=100, least=2)
-        for _ in range(3):
-            pool.refresh(8)
-        scenes = [scene for entries in pool.entries.values() for scene, _, _ in entries]
+        scenes = scenes_in_a_latent_pool(8, diffusion_star_share=share)
         starless[share] = sum(all(obj.shape != "star" for obj in scene.objects) for scene in scenes)
     assert starless[1.0] == 0 and starless[0.0] > 0  # else stars come as often as any other shape
 
