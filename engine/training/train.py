@@ -87,6 +87,11 @@ class TrainingPlan:
     #: the pipeline draws (`Trainer.redraw`): the decoder then learns to read the UNet's latents, which are
     #: what it decodes at inference, not only the encoder's. 0: encoder latents only (versions up to 10).
     decoder_redrawn_share: float = 0.0
+    #: The shares of the decoder stage's pictures whose objects are all small, and that hold a star: the
+    #: encoder's latents tell a small star from the other shapes (a probe on version 14's: 86 of 100), yet its
+    #: decoder drew none of 100. 0: versions up to 14.
+    decoder_small_object_share: float = 0.0
+    decoder_star_share: float = 0.0
     diffusion: StagePlan = StagePlan(steps=1500, batch=64, learning_rate=5e-4)
     #: The share of two-object scenes among the diffusion stage's (the `LatentPool`'s): more small objects and
     #: more pairs for the UNet, where they fail most (versions up to 10 trained at scenes' TWO_OBJECT_SHARE).
@@ -204,15 +209,27 @@ class Trainer:
     def _scaled(self, pixels: int) -> int:
         return int(pixels * self.plan.image_scale) // 16 * 16
 
-    def vae_crops(self, count: int, weigh, two_object_share: float
-                  ) -> tuple[torch.Tensor, torch.Tensor, list[Scene]]:
+    def random_scenes(self, count: int, two_object_share: float, small_object_share: float = 0.0,
+                      star_share: float = 0.0) -> list[Scene]:
+        """`count` random scenes, `two_object_share` of them with two objects, `small_object_share` with every
+        object small (`made_small`) and `star_share` with one object a star (`with_a_star`)."""
+        scenes = [random_scene(self.rng, two_object_share) for _ in range(count)]
+        # No draws at a share of 0, so the commands from before each share still reproduce from their seeds.
+        if small_object_share:
+            scenes = [made_small(scene) if self.rng.random() < small_object_share else scene for scene in scenes]
+        if star_share:
+            scenes = [with_a_star(scene, self.rng) if self.rng.random() < star_share else scene for scene in scenes]
+        return scenes
+
+    def vae_crops(self, count: int, weigh, two_object_share: float, small_object_share: float = 0.0,
+                  star_share: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, list[Scene]]:
         """`count` square crops of rendered scenes in [-1, 1] (four from each picture, or whole pictures), their
-        loss weights by `weigh` (`object_weights` or `outline_weights`) and the scene each was cut from;
-        `two_object_share` of the scenes hold two objects."""
+        loss weights by `weigh` (`object_weights` or `outline_weights`) and the scene each was cut from; the
+        scenes are drawn by `random_scenes` with the shares given."""
         side = self._scaled(256)
         crop = min(side, self.plan.vae_crop or side)
         per_picture = 4 if crop < side else 1
-        scenes = [random_scene(self.rng, two_object_share) for _ in range(-(-count // per_picture))]
+        scenes = self.random_scenes(-(-count // per_picture), two_object_share, small_object_share, star_share)
         pictures = render(scenes, side, side, self.device)
         weights = weigh(scenes, pictures)
         pictures = pictures * 2.0 - 1.0
@@ -238,15 +255,17 @@ class Trainer:
         stage = self.plan.decoder
         if stage is None:
             return
+        plan = self.plan
         self.report["decoder"] = self._train_autoencoder("decoder", stage, self.vae.decoder, outline_weights,
-                                                         self.plan.decoder_two_object_share,
-                                                         self.plan.decoder_redrawn_share)
+                                                         plan.decoder_two_object_share, plan.decoder_redrawn_share,
+                                                         plan.decoder_small_object_share, plan.decoder_star_share)
 
     def _train_autoencoder(self, name: str, stage: StagePlan, trained: torch.nn.Module, weigh,
-                           two_object_share: float, redrawn_share: float = 0.0) -> dict[str, float]:
-        """Train `trained` (the whole VAE, or its decoder alone) to give back rendered scenes with
-        `two_object_share` of them two-object ones, each pixel's error weighed by `weigh`, from latents the
-        UNet redraws for `redrawn_share` of them; the VAE is left frozen for encoding."""
+                           two_object_share: float, redrawn_share: float = 0.0, small_object_share: float = 0.0,
+                           star_share: float = 0.0) -> dict[str, float]:
+        """Train `trained` (the whole VAE, or its decoder alone) to give back rendered scenes drawn with the
+        shares given (`random_scenes`), each pixel's error weighed by `weigh`, from latents the UNet redraws for
+        `redrawn_share` of them; the VAE is left frozen for encoding."""
         self.vae.requires_grad_(False)
         trained.requires_grad_(True).train()
         parameters = list(trained.parameters())
@@ -254,7 +273,8 @@ class Trainer:
         redrawn = round(redrawn_share * stage.batch)
 
         def step(index: int, progress: float) -> float:
-            crops, weights, scenes = self.vae_crops(stage.batch, weigh, two_object_share)
+            crops, weights, scenes = self.vae_crops(stage.batch, weigh, two_object_share, small_object_share,
+                                                    star_share)
             with self.autocast:
                 latents = self.vae.encode(crops).latents.float()
             if redrawn:
@@ -459,14 +479,9 @@ class LatentPool:
     def _add(self, bucket: tuple[int, int], count: int) -> None:
         trainer = self.trainer
         width, height = trainer._scaled(bucket[0]), trainer._scaled(bucket[1])
-        scenes = [random_scene(trainer.rng, trainer.plan.diffusion_two_object_share) for _ in range(count)]
-        small_share = trainer.plan.diffusion_small_object_share
-        if small_share:  # no draws at 0, so the commands from before the flag still reproduce from their seeds
-            scenes = [made_small(scene) if trainer.rng.random() < small_share else scene for scene in scenes]
-        star_share = trainer.plan.diffusion_star_share
-        if star_share:
-            scenes = [with_a_star(scene, trainer.rng) if trainer.rng.random() < star_share else scene
-                      for scene in scenes]
+        plan = trainer.plan
+        scenes = trainer.random_scenes(count, plan.diffusion_two_object_share, plan.diffusion_small_object_share,
+                                       plan.diffusion_star_share)
         pictures = render(scenes, height, width, trainer.device)
         latents = trainer._encode(pictures * 2.0 - 1.0)
         weigh = outline_weights if trainer.plan.diffusion_outline_weights else object_weights
@@ -556,6 +571,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--decoder-redrawn-share", type=float,
                         help="with --decoder-minutes: the share of the decoder's pictures whose latents the UNet "
                              "first redraws from part-way noise, as it draws them at inference (default 0)")
+    parser.add_argument("--decoder-small-object-share", type=float,
+                        help="with --decoder-minutes: the share of the decoder's pictures whose objects are all "
+                             "small (default 0)")
+    parser.add_argument("--decoder-star-share", type=float,
+                        help="with --decoder-minutes: the share of the decoder's pictures with one object turned "
+                             "into a star (default 0)")
     args = parser.parse_args(argv)
 
     plan = replace(PRESETS[args.preset], seed=args.seed)
@@ -576,11 +597,14 @@ def main(argv: list[str] | None = None) -> None:
                                              minutes=args.decoder_minutes))
     decoder_flags = {"--decoder-width": args.decoder_width, "--decoder-blocks": args.decoder_blocks,
                      "--decoder-two-object-share": args.decoder_two_object_share,
-                     "--decoder-redrawn-share": args.decoder_redrawn_share}
+                     "--decoder-redrawn-share": args.decoder_redrawn_share,
+                     "--decoder-small-object-share": args.decoder_small_object_share,
+                     "--decoder-star-share": args.decoder_star_share}
     given = [flag for flag, value in decoder_flags.items() if value is not None]
     if given and args.decoder_minutes is None:
         parser.error(f"{' and '.join(given)}: only for a decoder stage, which needs --decoder-minutes")
-    for share_field in ("decoder_two_object_share", "decoder_redrawn_share", "diffusion_two_object_share",
+    for share_field in ("decoder_two_object_share", "decoder_redrawn_share", "decoder_small_object_share",
+                        "decoder_star_share", "diffusion_two_object_share",
                         "diffusion_small_object_share", "diffusion_low_noise_share", "diffusion_star_share",
                         "diffusion_long_prompt_share"):
         share = getattr(args, share_field)  # each flag is its plan field's name in dashes

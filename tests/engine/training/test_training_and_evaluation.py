@@ -214,7 +214,8 @@ def test_a_continuation_can_widen_and_deepen_the_decoder_it_trains(tmp_path):
 
 
 @pytest.mark.parametrize("flags", [["--decoder-width", "12"], ["--decoder-blocks", "3,1,1,1,1"],
-                                   ["--decoder-two-object-share", "0.6"], ["--decoder-redrawn-share", "0.5"]])
+                                   ["--decoder-two-object-share", "0.6"], ["--decoder-redrawn-share", "0.5"],
+                                   ["--decoder-small-object-share", "0.5"], ["--decoder-star-share", "0.5"]])
 def test_the_decoder_flags_need_a_decoder_stage(tmp_path, capsys, flags):
     train_main(["--preset", "tiny", "--out", str(tmp_path / "first")])
     with pytest.raises(SystemExit) as exit_info:
@@ -343,6 +344,7 @@ def test_the_diffusion_flags_are_recorded_in_the_plan(tmp_path, flags, field, va
 
 
 @pytest.mark.parametrize("flag", ["--decoder-two-object-share", "--decoder-redrawn-share",
+                                  "--decoder-small-object-share", "--decoder-star-share",
                                   "--diffusion-two-object-share", "--diffusion-small-object-share",
                                   "--diffusion-low-noise-share", "--diffusion-star-share",
                                   "--diffusion-long-prompt-share"])
@@ -352,6 +354,37 @@ def test_the_share_flags_are_shares(tmp_path, capsys, flag):
                     flag, "1.5", "--out", str(tmp_path / "model")])
     assert exit_info.value.code == 2
     assert f"{flag} is a share: from 0 to 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("share", [1.0, 0.0])
+def test_the_decoder_stage_draws_small_objects_and_stars_as_often_as_asked(tmp_path, monkeypatch, share):
+    train_main(["--preset", "tiny", "--out", str(tmp_path / "first")])
+    tiny = PRESETS["tiny"]
+    decoder = replace(tiny.vae, batch=32)  # eight pictures a step, four crops each
+    trainer = Trainer(replace(tiny, decoder=decoder, decoder_small_object_share=share, decoder_star_share=share),
+                      torch.device("cpu"))
+    trainer.continue_from(tmp_path / "first")
+    drawn: list[Scene] = []
+
+    def render_and_note(scenes, *args, **kwargs):
+        drawn.extend(scene for scene in scenes if scene.objects)  # not the object-free backgrounds it weighs by
+        return render(scenes, *args, **kwargs)
+
+    monkeypatch.setattr(train_module, "render", render_and_note)
+    trainer.train_decoder()
+    sizes = {obj.size for scene in drawn for obj in scene.objects}
+    starless = sum(all(obj.shape != "star" for obj in scene.objects) for scene in drawn)
+    assert drawn and trainer.report["decoder"]["steps"] == 3
+    assert (sizes, starless) == ({"small"}, 0) if share == 1.0 else (sizes > {"small"} and starless > 0)
+
+
+def test_the_decoder_share_flags_are_recorded_in_the_plan(tmp_path):
+    train_main(["--preset", "tiny", "--out", str(tmp_path / "first")])
+    train_main(["--preset", "tiny", "--continue-from", str(tmp_path / "first"), "--decoder-minutes", "1",
+                "--decoder-small-object-share", "0.5", "--decoder-star-share", "0.25", "--out",
+                str(tmp_path / "second")])
+    plan = json.loads((tmp_path / "second" / "training.json").read_text())["plan"]
+    assert (plan["decoder_small_object_share"], plan["decoder_star_share"]) == (0.5, 0.25)
 
 
 def whole_picture_trainer(saved: Path, redrawn_share: float) -> Trainer:
