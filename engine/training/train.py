@@ -13,7 +13,7 @@ import math
 import platform
 import random
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import torch
@@ -595,19 +595,15 @@ def main(argv: list[str] | None = None) -> None:
             parser.error("--decoder-minutes trains a saved VAE's decoder: it needs --continue-from")
         plan = replace(plan, decoder=replace(plan.vae, learning_rate=plan.vae.learning_rate / 4,
                                              minutes=args.decoder_minutes))
-    decoder_flags = {"--decoder-width": args.decoder_width, "--decoder-blocks": args.decoder_blocks,
-                     "--decoder-two-object-share": args.decoder_two_object_share,
-                     "--decoder-redrawn-share": args.decoder_redrawn_share,
-                     "--decoder-small-object-share": args.decoder_small_object_share,
-                     "--decoder-star-share": args.decoder_star_share}
-    given = [flag for flag, value in decoder_flags.items() if value is not None]
+    # Each share flag is its plan field's name in dashes.
+    share_fields = [plan_field.name for plan_field in fields(TrainingPlan) if plan_field.name.endswith("_share")]
+    decoder_shares = [name for name in share_fields if name.startswith("decoder_")]
+    decoder_fields = ["decoder_width", "decoder_blocks", *decoder_shares]
+    given = ["--" + name.replace("_", "-") for name in decoder_fields if getattr(args, name) is not None]
     if given and args.decoder_minutes is None:
         parser.error(f"{' and '.join(given)}: only for a decoder stage, which needs --decoder-minutes")
-    for share_field in ("decoder_two_object_share", "decoder_redrawn_share", "decoder_small_object_share",
-                        "decoder_star_share", "diffusion_two_object_share",
-                        "diffusion_small_object_share", "diffusion_low_noise_share", "diffusion_star_share",
-                        "diffusion_long_prompt_share"):
-        share = getattr(args, share_field)  # each flag is its plan field's name in dashes
+    for share_field in share_fields:
+        share = getattr(args, share_field)
         if share is None:
             continue
         if not 0.0 <= share <= 1.0:
