@@ -193,7 +193,9 @@ def _document_paths() -> dict[str, Any]:
     document = _ref("Document")
     started = _json(document, "The document job, started", {"Location": {"description": "Where to download it",
                                                                             "schema": {"type": "string"}}})
-    path_parameter = [{"name": "document_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    # The server's ids are uuid4 hex; the pattern keeps "fill" (its own route) from reading as one.
+    path_parameter = [{"name": "document_id", "in": "path", "required": True,
+                       "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}}]
     office_types = {
         "application/vnd.openxmlformats-officedocument.presentationml.presentation": {"schema": {"type": "string", "format": "binary"}},
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {"schema": {"type": "string", "format": "binary"}},

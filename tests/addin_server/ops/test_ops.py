@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import uuid
 
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 
@@ -42,3 +44,25 @@ def test_openapi_document_is_valid_and_describes_every_route(app, client):
     }
     described = {(path, method) for path, item in document["paths"].items() for method in item if method != "parameters"}
     assert routes == described
+
+
+def test_no_documented_path_parameter_spells_a_fixed_route_beside_it(client):
+    # "fill" as a {document_id} would reach POST /api/documents/fill and get a 405 the document does not
+    # list; the server's own ids (uuid4 hex) must still fit.
+    paths = client.get("/openapi.json").get_json()["paths"]
+    checked = 0
+    for path, item in paths.items():
+        parent, _, segment = path.rpartition("/")
+        if not re.fullmatch(r"\{\w+\}", segment):
+            continue
+        parameters = item.get("parameters", []) + [p for op in item.values() if isinstance(op, dict)
+                                                    for p in op.get("parameters", [])]
+        schema = next(p["schema"] for p in parameters if p["in"] == "path" and p["name"] == segment[1:-1])
+        validator = Draft202012Validator(schema)
+        assert validator.is_valid(uuid.uuid4().hex), path
+        for other in paths:
+            other_parent, _, fixed = other.rpartition("/")
+            if other_parent == parent and "{" not in fixed:
+                assert not validator.is_valid(fixed), f"{path} documents {fixed!r}, which is {other}"
+                checked += 1
+    assert checked  # /api/documents/fill beside /api/documents/{document_id}
