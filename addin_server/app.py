@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from pathlib import Path
+from addin_server.resources import templates_folder
 
 from flask import Flask
 
@@ -21,8 +21,6 @@ from addin_server.ops.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-
 
 def create_app(config: Config | None = None, authenticator: auth.Authenticator | None = None) -> Flask:
     """Build the app: load the default model (unless ENGINE_PRELOAD is off), open the store, add the routes.
@@ -34,7 +32,7 @@ def create_app(config: Config | None = None, authenticator: auth.Authenticator |
 
     config = config or Config.from_env()
     instance_path = config.server.instance_path.resolve()
-    app = Flask(__name__, instance_path=str(instance_path), template_folder=str(TEMPLATES))
+    app = Flask(__name__, instance_path=str(instance_path), template_folder=str(templates_folder()))
     app.secret_key = config.server.secret_key or secrets.token_hex(32)
     app.config["ADDIN"] = config
     app.config["MAX_CONTENT_LENGTH"] = config.server.max_request_bytes

@@ -20,8 +20,8 @@ import jinja2
 
 from addin_server.config import is_guid
 from addin_server.icons import OFFICE_SIZES, icon_png
+from addin_server.resources import manifest_templates_folder
 
-MANIFEST_TEMPLATES = Path(__file__).resolve().parent.parent / "manifest"
 UNIFIED_SCHEMA_VERSION = "1.24"
 NAME = "Image Generator"
 DESCRIPTION = "Generate images privately on your organization's own server and insert them into Word and PowerPoint."
@@ -68,7 +68,7 @@ class ManifestSettings:
 
 
 def xml_manifest(settings: ManifestSettings) -> str:
-    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(MANIFEST_TEMPLATES), autoescape=True,
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(manifest_templates_folder()), autoescape=True,
                                      keep_trailing_newline=True)
     return environment.get_template("manifest.xml.j2").render(
         addin_id=settings.addin_id, version=f"{settings.version}.0", provider=settings.provider, name=NAME,

@@ -9,6 +9,7 @@ FLUX weights all take the same path.
 from __future__ import annotations
 
 import inspect
+from importlib.resources import files
 import json
 import os
 import re
@@ -27,14 +28,13 @@ from transformers.utils import logging as transformers_logging  # noqa: E402
 
 from engine.api import ModelLimits  # noqa: E402
 from engine.errors import ModelNotFound  # noqa: E402
+from engine.model_defaults import ModelDefaults  # noqa: E402
 from engine.prompt_words import keep_known_words  # noqa: E402
 from engine.schedulers import SchedulerChoice  # noqa: E402
 from engine.settings import LoadOptions  # noqa: E402
 
-EMBEDDED_MODEL_DIR = Path(__file__).resolve().parent / "embedded"
+EMBEDDED_MODEL_DIR = Path(str(files("engine") / "embedded"))
 EMBEDDED_MODEL_NAME = "embedded"
-#: Optional file in a model folder that overrides the defaults the engine infers (size, steps, guidance).
-ENGINE_DEFAULTS_FILE = "engine_defaults.json"
 
 # Loading bars would interleave with the CLI's own progress bar and the server's logs.
 diffusers_logging.disable_progress_bar()
@@ -336,9 +336,6 @@ def _limits_for(pipeline: Any, source: ModelSource, schedulers: SchedulerChoice)
         "default_scheduler": schedulers.default_name,
         "schedulers": tuple(schedulers.names()),
     }
-    defaults_file = Path(source.config or source.location) / ENGINE_DEFAULTS_FILE
-    if source.kind != "hf_cache" and defaults_file.is_file():
-        values.update(json.loads(defaults_file.read_text()))
-        values["schedulers"] = tuple(values["schedulers"])
-        values["known_words"] = frozenset(values.get("known_words", ()))
+    if source.kind != "hf_cache":
+        values.update(ModelDefaults.read(Path(source.config or source.location)).overrides())
     return ModelLimits(**values)

@@ -17,7 +17,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # torch==2.13.0 is the CPU build; pip's default would fetch a multi-GB CUDA build.
-python3 -m pip install --quiet --disable-pip-version-check torch==2.13.0 -e ".[test]"
+python3 -m pip install --quiet --disable-pip-version-check torch==2.13.0 -e ".[test,training]"
 
 export HF_HUB_OFFLINE=1
 python3 -m pytest "$@"

@@ -26,8 +26,8 @@ from addin_server.documents.package_guard import check_package
 from addin_server.documents.pictures_xml import send_to_back, set_fill_transparency
 from addin_server.documents.sizing import generation_size
 from addin_server.documents.spec import DocumentSpec, SlideSpec
+from addin_server.resources import document_templates_folder
 
-DEFAULT_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "documents"
 MARGIN = Inches(0.5)
 GAP = Inches(0.3)
 
@@ -51,7 +51,7 @@ def plan_build(spec: DocumentSpec, maker: ImageMaker, template: bytes | None = N
                                 code="wrong_template")
         template = package.data
     else:
-        template = (DEFAULT_TEMPLATES / f"{spec.kind}.{spec.extension}").read_bytes()
+        template = (document_templates_folder() / f"{spec.kind}.{spec.extension}").read_bytes()
     if spec.kind == "deck":
         return _plan_deck(spec, template, maker)
     return _plan_report(spec, template, maker)
@@ -226,8 +226,9 @@ def _plan_report(spec: DocumentSpec, template: bytes, maker: ImageMaker) -> Docu
     return DocumentPlan("docx", orders, place)
 
 
-def write_default_templates(folder: Path = DEFAULT_TEMPLATES) -> None:
+def write_default_templates(folder: Path | None = None) -> None:
     """The defaults: a 16:9 deck on python-pptx's built-in theme, and python-docx's built-in document."""
+    folder = folder or document_templates_folder()
     folder.mkdir(parents=True, exist_ok=True)
     deck = pptx.Presentation()
     stretch = Inches(13.333) / deck.slide_width

@@ -6,7 +6,7 @@ shape (overlap with the canonical masks), position, size, background, both objec
 `--held-back` words the same scenes in phrasings the trainer never writes (other word orders and joiners),
 to see whether the model follows the words or only the templates it was trained on.
 
-    python -m engine.training.evaluate engine/embedded [--prompts 60] [--seeds 2] [--held-back]
+    python -m training.evaluate engine/embedded [--prompts 60] [--seeds 2] [--held-back]
                                                        [--by-shape] [--grid samples.png]
 """
 
@@ -24,9 +24,9 @@ import numpy as np
 import torch
 
 from engine.errors import EngineError
-from engine.training.renderer import object_geometry, render_backgrounds, shape_mask
-from engine.training.scenes import Scene, SceneObject, describe, random_scene
-from engine.training.vocabulary import BACKGROUNDS, COLOURS, POSITIONS, SCENES, SHAPES, SIZES
+from training.renderer import object_geometry, render_backgrounds, shape_mask
+from training.scenes import Scene, SceneObject, describe, random_scene
+from training.vocabulary import BACKGROUNDS, COLOURS, POSITIONS, SCENES, SHAPES, SIZES
 
 TARGETS = {"colour": 0.95, "shape": 0.85, "position": 0.90, "size": 0.85, "background": 0.95,
            "two_objects": 0.80, "relation": 0.80}

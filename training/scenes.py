@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field, replace
 
-from engine.training.vocabulary import (
+from training.vocabulary import (
     COLOURS,
     DEFAULT_BACKGROUND,
     DEFAULT_POSITION,

@@ -4,7 +4,7 @@ Two continuations of one model often trade verdicts (one mends stars, the other 
 their weights can keep both. Only pipelines with a byte-identical VAE may be averaged: a UNet draws in its
 VAE's latent space. Everything else (VAE, tokenizer, scheduler, engine defaults) is the first pipeline's.
 
-    python -m engine.training.average runs/d10 runs/f12 --out runs/v11
+    python -m training.average runs/d10 runs/f12 --out runs/v11
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 import re
 
-from engine.training.components import build_tokenizer
-from engine.training.renderer import render
-from engine.training.scenes import (
+from training.components import build_tokenizer
+from training.renderer import render
+from training.scenes import (
     LONG_LEAD_INS,
     Scene,
     SceneObject,
@@ -16,7 +16,7 @@ from engine.training.scenes import (
     random_scene,
     with_a_star,
 )
-from engine.training.vocabulary import COLOURS, SHAPES, known_words, tokenizer_words
+from training.vocabulary import COLOURS, SHAPES, known_words, tokenizer_words
 
 
 def pixel(image, x: int, y: int) -> tuple[int, ...]:

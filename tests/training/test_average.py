@@ -11,8 +11,8 @@ from safetensors.torch import load_file
 from engine.api import GenerationRequest
 from engine.local import LocalEngine
 from engine.settings import EngineSettings
-from engine.training.average import main as average_main
-from engine.training.train import main as train_main
+from training.average import main as average_main
+from training.train import main as train_main
 
 
 def weights(pipeline: Path, part: str, name: str = "diffusion_pytorch_model.safetensors") -> dict:

@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 from engine.api import GenerationRequest
 from engine.local import LocalEngine
 from engine.settings import EngineSettings
-from engine.training.components import (
+from training.components import (
     MAX_TOKENS,
     Architecture,
     build_unet,
@@ -25,20 +25,15 @@ from engine.training.components import (
     grow_unet,
     parameter_count,
 )
-from engine.training.evaluate import Verdicts, evaluation_scenes, held_back_prompt, judge
-from engine.training.evaluate import main as evaluate_main
-from engine.training.renderer import render
-from engine.training.scenes import LONG_LEAD_INS, Scene, SceneObject, describe, random_scene
-from engine.training import train as train_module
-from engine.training.train import main as train_main
-from engine.training.train import (
-    LOW_NOISE_TIMESTEPS,
-    PRESETS,
-    LatentPool,
-    Trainer,
-    object_weights,
-    outline_weights,
-)
+from training.evaluate import Verdicts, evaluation_scenes, held_back_prompt, judge
+from training.evaluate import main as evaluate_main
+from training.renderer import render
+from training.scenes import LONG_LEAD_INS, Scene, SceneObject, describe, random_scene
+from training import trainer as trainer_module
+from training.train import main as train_main
+from training.latent_pool import LatentPool, object_weights, outline_weights
+from training.plan import LOW_NOISE_TIMESTEPS, PRESETS
+from training.trainer import Trainer
 
 
 def drawn_by(model: Path) -> Image.Image:
@@ -242,7 +237,7 @@ def test_the_decoder_stage_draws_two_object_scenes_as_often_as_asked(monkeypatch
         drawn.extend(scene for scene in scenes if scene.objects)  # not the object-free backgrounds it weighs by
         return render(scenes, *args, **kwargs)
 
-    monkeypatch.setattr(train_module, "render", render_and_note)
+    monkeypatch.setattr(trainer_module, "render", render_and_note)
     trainer = Trainer(PRESETS["tiny"], torch.device("cpu"))
     for share, object_counts in ((1.0, {2}), (0.0, {1})):
         drawn.clear()
@@ -370,7 +365,7 @@ def test_the_decoder_stage_draws_small_objects_and_stars_as_often_as_asked(tmp_p
         drawn.extend(scene for scene in scenes if scene.objects)  # not the object-free backgrounds it weighs by
         return render(scenes, *args, **kwargs)
 
-    monkeypatch.setattr(train_module, "render", render_and_note)
+    monkeypatch.setattr(trainer_module, "render", render_and_note)
     trainer.train_decoder()
     sizes = {obj.size for scene in drawn for obj in scene.objects}
     starless = sum(all(obj.shape != "star" for obj in scene.objects) for scene in drawn)

@@ -7,12 +7,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from diffusers import AutoencoderTiny, DDIMScheduler, DDPMScheduler, UNet2DConditionModel
+from diffusers import (
+    AutoencoderTiny,
+    DDIMScheduler,
+    DDPMScheduler,
+    UNet2DConditionModel,
+)
 from diffusers.models.transformers.transformer_2d import Transformer2DModel
 from diffusers.models.unets.unet_2d_blocks import AutoencoderTinyBlock
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-from engine.training.vocabulary import tokenizer_words
+from training.vocabulary import tokenizer_words
 
 MAX_TOKENS = 32
 

@@ -12,8 +12,8 @@ import random
 import torch
 import torch.nn.functional as F
 
-from engine.training.scenes import Scene
-from engine.training.vocabulary import COLOURS, SCENES, SIZES
+from training.scenes import Scene
+from training.vocabulary import COLOURS, SCENES, SIZES
 
 STAR_INNER_RATIO = 0.42
 _SECTOR = 2 * math.pi / 5
