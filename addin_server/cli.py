@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
@@ -37,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--instance", type=Path, help="data folder (default SERVER_INSTANCE_PATH or ./instance)")
     serve.add_argument("--https", action="store_true", help="use the certificate made by `addin-server dev-cert`")
     serve.set_defaults(handler=run_serve)
+
+    settings = commands.add_parser("settings", help="list every setting: its variable, default and meaning")
+    settings.set_defaults(handler=run_settings)
 
     dev_cert = commands.add_parser("dev-cert", help="make a local CA and a localhost certificate for HTTPS")
     dev_cert.add_argument("--instance", type=Path, help="data folder (default SERVER_INSTANCE_PATH or ./instance)")
@@ -91,32 +95,33 @@ def run_serve(args: argparse.Namespace, config: Config) -> int:
     """Serve until stopped; bad settings are refused before anything loads."""
     from addin_server.serve import serve
 
-    if (args.certfile is None) != (args.keyfile is None):
-        raise UsageError("--certfile and --keyfile go together")
     if args.https:
         from addin_server import dev_cert
 
         if args.certfile:
             raise UsageError("--https uses the development certificate; leave out --certfile/--keyfile")
-        files = dev_cert.paths((args.instance or config.server.instance_path) / "dev-cert")
+        files = dev_cert.paths(config.server.instance_path / "dev-cert")
         if not files.certfile.exists():
             raise UsageError("no development certificate yet: run `addin-server dev-cert` first")
-        args.certfile, args.keyfile = files.certfile, files.keyfile
-        if args.port is None and config.server.port == 8000:
-            args.port = 8443
-    overrides = {
-        "host": args.host, "port": args.port, "certfile": args.certfile, "keyfile": args.keyfile,
-        "instance_path": args.instance,
-    }
-    server = dataclasses.replace(config.server, **{key: value for key, value in overrides.items() if value is not None})
-    serve(dataclasses.replace(config, server=server))
+        port = 8443 if args.port is None and config.server.port == 8000 else config.server.port
+        server = dataclasses.replace(config.server, certfile=files.certfile, keyfile=files.keyfile, port=port)
+        config = dataclasses.replace(config, server=server)
+    serve(config)
+    return 0
+
+
+def run_settings(args: argparse.Namespace, config: Config) -> int:
+    """Print every setting with its variable, default and meaning."""
+    from addin_server.config import settings_tables
+
+    print(settings_tables())
     return 0
 
 
 def run_dev_cert(args: argparse.Namespace, config: Config) -> int:
     from addin_server import dev_cert
 
-    files = dev_cert.create((args.instance or config.server.instance_path) / "dev-cert")
+    files = dev_cert.create(config.server.instance_path / "dev-cert")
     print(f"certificate: {files.certfile}\nkey: {files.keyfile}\n{dev_cert.trust_instructions(files.ca_file)}")
     return 0
 
@@ -258,11 +263,24 @@ def _output_paths(out: Path, images: list) -> list[Path]:
     return [out / f"image-{image.index + 1:02d}-seed{image.seed}.png" for image in images]
 
 
+#: Flags that stand for a setting: given, they override its environment variable.
+FLAG_SETTINGS = {"host": "SERVER_HOST", "port": "SERVER_PORT", "certfile": "SERVER_CERTFILE",
+                 "keyfile": "SERVER_KEYFILE", "instance": "SERVER_INSTANCE_PATH"}
+
+
+def settings_from_flags(args: argparse.Namespace) -> dict[str, str]:
+    """The flags given that stand for settings, as the environment variables they override."""
+    if (getattr(args, "certfile", None) is None) != (getattr(args, "keyfile", None) is None):
+        raise UsageError("--certfile and --keyfile go together")
+    return {variable: str(getattr(args, flag)) for flag, variable in FLAG_SETTINGS.items()
+            if getattr(args, flag, None) is not None}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        config = Config.from_env()
+        config = Config.from_env({**os.environ, **settings_from_flags(args)})
         return args.handler(args, config)
     except (UsageError, ConfigError, EngineError, DocumentError) as error:
         print(f"addin-server {args.command}: error: {error}", file=sys.stderr)

@@ -6,7 +6,6 @@ be saved, then exit 0.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import logging
 import signal
@@ -15,31 +14,9 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from addin_server.config import Config, ConfigError
+from addin_server.config import Config
 
 log = logging.getLogger(__name__)
-
-
-def is_loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def check_can_serve(config: Config) -> None:
-    """Refuse settings that would expose the server without sign-in, or half an HTTPS setup."""
-    server = config.server
-    if not is_loopback_host(server.host) and not config.identity.enabled:
-        raise ConfigError(
-            f"refusing to listen on {server.host}: without Entra ID sign-in configured (ENTRA_CLIENT_ID) the server "
-            "runs in local mode and may only listen on loopback (127.0.0.1, ::1 or localhost)"
-        )
-    for name, path in (("certificate", server.certfile), ("key", server.keyfile)):
-        if path is not None and not path.is_file():
-            raise ConfigError(f"the HTTPS {name} file {path} does not exist")
 
 
 class AddinServer(BaseApplication):
@@ -131,5 +108,5 @@ def _worker_exit(arbiter, worker) -> None:
 
 
 def serve(config: Config) -> None:
-    check_can_serve(config)
-    AddinServer(config).run()
+    """Check every setting, then run gunicorn until stopped."""
+    AddinServer(config.validate()).run()

@@ -10,6 +10,12 @@ class EngineError(Exception):
     kind: str = "engine_error"
 
 
+class ConfigError(EngineError, ValueError):
+    """A setting in the environment cannot be used; the message names the variable."""
+
+    kind = "config_error"
+
+
 class InvalidRequest(EngineError, ValueError):
     """A request field is out of its limits; `field` names it so a caller can point at it."""
 

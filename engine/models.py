@@ -17,28 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# Never reach the Hub at run time: set before diffusers/transformers are imported.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-# transformers warns at import about optional image backends this engine never uses.
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+import torch
 
-import torch  # noqa: E402
-from diffusers.utils import logging as diffusers_logging  # noqa: E402
-from transformers.utils import logging as transformers_logging  # noqa: E402
-
-from engine.api import ModelLimits  # noqa: E402
-from engine.errors import ModelNotFound  # noqa: E402
-from engine.model_defaults import ModelDefaults  # noqa: E402
-from engine.prompt_words import keep_known_words  # noqa: E402
-from engine.schedulers import SchedulerChoice  # noqa: E402
-from engine.settings import LoadOptions  # noqa: E402
+from engine.api import ModelLimits
+from engine.errors import ModelNotFound
+from engine.model_defaults import ModelDefaults
+from engine.prompt_words import keep_known_words
+from engine.schedulers import SchedulerChoice
+from engine.settings import LoadOptions
 
 EMBEDDED_MODEL_DIR = Path(str(files("engine") / "embedded"))
 EMBEDDED_MODEL_NAME = "embedded"
-
-# Loading bars would interleave with the CLI's own progress bar and the server's logs.
-diffusers_logging.disable_progress_bar()
-transformers_logging.disable_progress_bar()
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt")
@@ -187,6 +176,7 @@ class LoadedModel:
 
 def load_model(source: ModelSource, options: LoadOptions | None = None) -> LoadedModel:
     """Load `source` offline onto its device; raise `ModelNotFound` with the path and what was expected."""
+    _stay_offline_and_quiet()
     options = options or LoadOptions()
     device = choose_device(options.device)
     dtype = choose_dtype(device, options.dtype)
@@ -205,6 +195,20 @@ def load_model(source: ModelSource, options: LoadOptions | None = None) -> Loade
         schedulers=schedulers,
         call_parameters=frozenset(inspect.signature(pipeline.__call__).parameters),
     )
+
+
+def _stay_offline_and_quiet() -> None:
+    """Never reach the Hub (every load also passes local_files_only), and no loading bars or library chatter
+    between the CLI's own progress bar and the server's logs. Called before each load, never at import."""
+    import huggingface_hub.constants
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    if "HF_HUB_OFFLINE" not in os.environ:
+        huggingface_hub.constants.HF_HUB_OFFLINE = True
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()  # it warns about optional image backends this engine never uses
 
 
 def _load_pipeline(source: ModelSource, dtype: torch.dtype) -> Any:

@@ -1,40 +1,46 @@
-"""The engine's settings as plain dataclasses; `addin_server.config` fills them from the environment."""
+"""The engine's settings, each declared once with its variable, default and meaning (`declared_settings.py`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from engine.declared_settings import setting
+
+#: The dtype names ENGINE_DTYPE takes.
+DTYPE_NAMES = ("float32", "fp32", "float16", "fp16", "bfloat16", "bf16")
 
 
 @dataclass(frozen=True)
 class LoadOptions:
     """How to place a model: device and dtype (None: automatic) and the GPU-only speed options."""
 
-    device: str | None = None
-    dtype: str | None = None
-    vae_tiling: bool = False
-    vae_slicing: bool = False
-    channels_last: bool = False
-    compile: bool = False
+    device: str | None = setting("ENGINE_DEVICE", None, "`cuda`, `cuda:1`, `mps` or `cpu`",
+                                 shown_default="automatic")
+    dtype: str | None = setting("ENGINE_DTYPE", None, "`float32`, `float16` or `bfloat16`; a CPU runs fp32",
+                                choices=DTYPE_NAMES, shown_default="automatic")
+    vae_tiling: bool = setting("ENGINE_VAE_TILING", False, "decode large images in tiles (GPU only)")
+    vae_slicing: bool = setting("ENGINE_VAE_SLICING", False, "decode a batch one image at a time (GPU only)")
+    channels_last: bool = setting("ENGINE_CHANNELS_LAST", False, "channels-last memory layout for the denoiser "
+                                  "(GPU only)")
+    compile: bool = setting("ENGINE_COMPILE", False, "`torch.compile` the denoiser (GPU only)")
 
 
 @dataclass(frozen=True)
 class EngineSettings:
     """Which models to serve and how to batch and queue their requests."""
 
-    #: "name=source,name=source" (ENGINE_MODELS); a source is a folder, a cached repo id or FILE#config=DIR.
-    models: str = ""
-    #: The default model: a name from `models` or a source (ENGINE_MODEL); empty means the embedded model.
-    default_model: str = ""
-    #: Most images one pipeline call may hold.
-    max_batch: int = 8
-    #: How long a batch waits for another compatible request after its newest one (at most 5 times this in all).
-    max_wait_ms: float = 20.0
-    #: Most jobs waiting across all models; past it `submit` raises QueueFull.
-    max_queue: int = 64
-    #: Most unfinished jobs one owner may have (0: no limit).
-    max_jobs_per_owner: int = 0
-    #: How long a finished job (and its images) stays readable.
-    result_ttl_s: float = 900.0
-    #: Load the default model when the engine starts rather than on its first request.
-    preload: bool = True
+    models: str = setting("ENGINE_MODELS", "", "models to serve, `name=source,...`; a source is a diffusers "
+                          "folder, a cached repo id or `FILE.safetensors#config=DIR`")
+    default_model: str = setting("ENGINE_MODEL", "", "the default model: a name from `ENGINE_MODELS` or a source",
+                                 shown_default="the embedded model")
+    max_batch: int = setting("ENGINE_MAX_BATCH", 8, "most images in one pipeline call", minimum=1)
+    max_wait_ms: float = setting("ENGINE_MAX_WAIT_MS", 20.0, "how long a batch waits for another compatible "
+                                 "request after its newest one, in ms (5× this at most)", minimum=0)
+    max_queue: int = setting("ENGINE_MAX_QUEUE", 64, "most waiting jobs; past it requests are refused (HTTP 429)",
+                             minimum=1)
+    max_jobs_per_owner: int = setting("ENGINE_MAX_JOBS_PER_USER", 4, "most unfinished jobs per user (0: no limit)",
+                                      minimum=0)
+    result_ttl_s: float = setting("ENGINE_RESULT_TTL_S", 900.0, "seconds finished jobs stay readable in the "
+                                  "engine's memory", minimum=1)
+    preload: bool = setting("ENGINE_PRELOAD", True, "load the default model before serving")
     load: LoadOptions = field(default_factory=LoadOptions)

@@ -26,7 +26,6 @@ from addin_server.documents.markers import ImageMarker
 from addin_server.documents.package_guard import check_package
 from addin_server.documents.sizing import generation_size
 
-fast_zip.install()
 
 CONTENT_TYPES = {
     "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
@@ -262,6 +261,8 @@ def open_document(opener, data: bytes):
 
 
 def document_bytes(document) -> bytes:
+    """The saved file, its pictures stored rather than deflated again (`fast_zip`)."""
+    fast_zip.install()
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()

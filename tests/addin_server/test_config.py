@@ -42,3 +42,84 @@ def test_the_cli_reports_a_bad_setting_with_exit_code_2(monkeypatch, capsys, tmp
     monkeypatch.setenv("ENGINE_MAX_QUEUE", "-1")
     assert main(["generate", "x", "--out", str(tmp_path / "x.png")]) == 2
     assert "ENGINE_MAX_QUEUE must be at least 1, got -1" in capsys.readouterr().err
+
+
+def test_the_readme_settings_tables_are_the_declarations():
+    """README's tables are exactly what the declarations render, and list no variable that is not declared."""
+    import re
+    from pathlib import Path
+
+    from addin_server.config import SETTINGS_GROUPS
+    from engine.declared_settings import declared_settings, settings_table
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for title, classes in SETTINGS_GROUPS.items():
+        assert settings_table(classes) in readme, f"README's {title} table differs from the declarations"
+    declared = {item.info.variable for classes in SETTINGS_GROUPS.values() for cls in classes
+                for item in declared_settings(cls)}
+    listed = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", readme, re.MULTILINE))
+    assert listed == declared
+
+
+def _another_value(item) -> str:
+    """A valid value for a declared setting that differs from its default."""
+    import typing
+    from pathlib import Path
+
+    kind = item.kind
+    if typing.get_origin(kind) is not None and typing.get_origin(kind) is not tuple:
+        kind = next(option for option in typing.get_args(kind) if option is not type(None))
+    if kind is bool:
+        return "false" if item.default else "true"
+    if kind in (int, float):
+        value = item.default + 1
+        if item.info.maximum is not None and value > item.info.maximum:
+            value = item.default - 1
+        return str(value)
+    if item.info.choices:
+        return next(choice for choice in item.info.choices if choice != item.default)
+    if kind is Path:
+        return "/srv/elsewhere"
+    return "a,b" if typing.get_origin(kind) is tuple else "something-else"
+
+
+def test_every_declared_setting_is_read_from_its_variable():
+    from dataclasses import asdict
+
+    from addin_server.config import SETTINGS_GROUPS
+    from engine.declared_settings import declared_settings, load_settings
+
+    for classes in SETTINGS_GROUPS.values():
+        for cls in classes:
+            defaults = asdict(load_settings(cls, {}))
+            for item in declared_settings(cls):
+                changed = asdict(load_settings(cls, {item.info.variable: _another_value(item)}))
+                assert changed != defaults, f"{item.info.variable} is declared but not read"
+
+
+def test_the_settings_command_lists_every_variable(capsys):
+    from addin_server.cli import main
+
+    assert main(["settings"]) == 0
+    out = capsys.readouterr().out
+    for variable in ("ENGINE_MAX_BATCH", "SERVER_PORT", "ENTRA_CLIENT_ID", "DOCUMENTS_MAX_PER_USER"):
+        assert f"`{variable}`" in out
+
+
+def test_importing_the_server_and_engine_changes_no_global_state():
+    """No module sets environment variables or patches a library when it is imported."""
+    import subprocess
+    import sys
+
+    check = (
+        "import os, zipfile; before = dict(os.environ)\n"
+        "import addin_server.app, addin_server.cli, addin_server.documents.fill, addin_server.documents.build\n"
+        "import engine.local, engine.models\n"
+        "import pptx.opc.serialized, docx.opc.phys_pkg\n"
+        "assert dict(os.environ) == before, set(os.environ.items()) ^ set(before.items())\n"
+        "assert pptx.opc.serialized.zipfile is zipfile and docx.opc.phys_pkg.ZipFile is zipfile.ZipFile\n"
+    )
+    env = {key: value for key, value in __import__("os").environ.items()
+           if key not in ("HF_HUB_OFFLINE", "TRANSFORMERS_VERBOSITY")}
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr

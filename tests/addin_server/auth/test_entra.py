@@ -11,7 +11,6 @@ import jwt
 import pytest
 
 from addin_server.config import Config, ConfigError
-from addin_server.serve import check_can_serve
 from tests.addin_server.auth.conftest import bearer
 from tests.addin_server.conftest import wait_for_job
 from tests.identity_provider import CLIENT_ID, OTHER_TENANT, TENANT
@@ -181,8 +180,8 @@ def test_a_public_address_is_allowed_only_with_entra(provider):
 
     public = ServerSettings(host="0.0.0.0")
     with pytest.raises(ConfigError, match="refusing to listen on 0.0.0.0"):
-        check_can_serve(Config(server=public))
-    check_can_serve(dataclasses.replace(Config(server=public), identity=identity_settings(provider)))
+        Config(server=public).validate()
+    dataclasses.replace(Config(server=public), identity=identity_settings(provider)).validate()
 
 
 def test_the_sign_in_dialog_hands_a_working_token_to_the_task_pane(make_app, provider):
