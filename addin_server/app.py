@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import logging
 import secrets
-from addin_server.resources import templates_folder
 
 from flask import Flask
 
 from addin_server import auth, documents_api, rate_limit, taskpane
 from addin_server.auth import dialog
-from addin_server.documents.service import DocumentService
 from addin_server.config import Config
-from addin_server.errors import register_error_handlers
+from addin_server.documents.service import DocumentService
+from addin_server.http_errors import register_error_handlers
 from addin_server.images import files_api, jobs_api, openai_api
 from addin_server.images.jobs import JobService
 from addin_server.images.store import ImageStore
 from addin_server.ops import routes as ops_routes
 from addin_server.ops.metrics import Metrics
+from addin_server.resources import templates_folder
 
 log = logging.getLogger(__name__)
 

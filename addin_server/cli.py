@@ -8,14 +8,16 @@ import os
 import sys
 from pathlib import Path
 
-from addin_server.config import Config, ConfigError
-from addin_server.documents.errors import DocumentError
+from addin_server.config import Config
+from addin_server.errors import BadRequest, ServerError
 from engine.api import GenerationRequest
 from engine.errors import EngineError
 
 
-class UsageError(Exception):
+class UsageError(BadRequest):
     """Bad command-line input: printed as one line, exit code 2."""
+
+    code = "usage"
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -127,12 +129,9 @@ def run_dev_cert(args: argparse.Namespace, config: Config) -> int:
 
 
 def run_manifest(args: argparse.Namespace, config: Config) -> int:
-    from addin_server.manifests import ManifestError, ManifestSettings, write_manifests
+    from addin_server.manifests import ManifestSettings, write_manifests
 
-    try:
-        written = write_manifests(ManifestSettings(args.base_url, args.client_id, args.addin_id, args.version), args.out)
-    except ManifestError as error:
-        raise UsageError(str(error)) from None
+    written = write_manifests(ManifestSettings(args.base_url, args.client_id, args.addin_id, args.version), args.out)
     for path in written:
         print(path)
     return 0
@@ -263,6 +262,11 @@ def _output_paths(out: Path, images: list) -> list[Path]:
     return [out / f"image-{image.index + 1:02d}-seed{image.seed}.png" for image in images]
 
 
+def cli_message(command: str, error: ServerError | EngineError) -> str:
+    """The one line the CLI prints for any error it expects: bad input, a bad setting, a model or engine error."""
+    return f"addin-server {command}: error: {error}"
+
+
 #: Flags that stand for a setting: given, they override its environment variable.
 FLAG_SETTINGS = {"host": "SERVER_HOST", "port": "SERVER_PORT", "certfile": "SERVER_CERTFILE",
                  "keyfile": "SERVER_KEYFILE", "instance": "SERVER_INSTANCE_PATH"}
@@ -282,8 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = Config.from_env({**os.environ, **settings_from_flags(args)})
         return args.handler(args, config)
-    except (UsageError, ConfigError, EngineError, DocumentError) as error:
-        print(f"addin-server {args.command}: error: {error}", file=sys.stderr)
+    except (ServerError, EngineError) as error:
+        print(cli_message(args.command, error), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"addin-server {args.command}: interrupted", file=sys.stderr)

@@ -9,19 +9,27 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    request,
+    send_file,
+    url_for,
+)
 
 from addin_server.audit import audit
 from addin_server.auth import current_user, require_user
 from addin_server.documents.build import plan_build
 from addin_server.documents.fill import parse_fill_options, plan_fill
 from addin_server.documents.images import SEED_POLICIES
-from addin_server.documents.service import DocumentJob, DocumentService, TooManyDocuments
+from addin_server.documents.service import DocumentJob, DocumentService
 from addin_server.documents.spec import load_spec_text, parse_spec
-from addin_server.errors import ApiError, api_error_from_engine
+from addin_server.errors import BadRequest, Conflict, UnsupportedMediaType
 from addin_server.images.requests import read_json_object
-from engine.api import JobState
-from engine.errors import EngineError
+from engine.api import MAX_SEED, JobState, is_valid_seed
 
 bp = Blueprint("documents", __name__, url_prefix="/api/documents")
 bp.before_request(require_user)
@@ -58,15 +66,15 @@ def create_document() -> tuple[Response, int, dict[str, str]]:
 def fill_document() -> tuple[Response, int, dict[str, str]]:
     """Multipart: `file` (.pptx or .docx) and an optional `options` JSON (targets, style, seed, seed_policy, model)."""
     if request.mimetype != "multipart/form-data":
-        raise ApiError(415, "upload the file as multipart/form-data with a 'file' field", "unsupported_media_type")
+        raise UnsupportedMediaType("upload the file as multipart/form-data with a 'file' field", "unsupported_media_type")
     data = _upload("file", required=True)
     raw = _form_text("options", required=False) or "{}"
     try:
         options_data = json.loads(raw)
     except ValueError:
-        raise ApiError(400, "options must be JSON", "invalid_json", "options") from None
+        raise BadRequest("options must be JSON", "invalid_json", "options") from None
     if not isinstance(options_data, dict):
-        raise ApiError(400, "options must be a JSON object", "invalid_json", "options")
+        raise BadRequest("options must be a JSON object", "invalid_json", "options")
     generation = _generation_options(options_data)
     options = parse_fill_options(options_data)
     maker = _service().maker(generation["model"], generation["seed"], generation["seed_policy"])
@@ -98,10 +106,7 @@ def document_status(document_id: str) -> Response:
 
 @bp.delete("/<string(length=32):document_id>")
 def cancel_document(document_id: str) -> Response:
-    job = _service().cancel(document_id, current_user().id)
-    if job is None:
-        raise ApiError(404, f"no document {document_id!r}", "document_not_found")
-    return jsonify(document_json(job))
+    return jsonify(document_json(_service().cancel(document_id, current_user().id)))
 
 
 @bp.post("/<string(length=32):document_id>/onedrive")
@@ -109,11 +114,11 @@ def save_to_onedrive(document_id: str) -> Response:
     """Save a finished document to the caller's OneDrive (Graph, on their behalf); returns its web URL."""
     job = _owned(document_id)
     if job.state is not JobState.SUCCEEDED:
-        raise ApiError(409, f"the document is {job.state.value}, not ready to save", "document_not_ready")
+        raise Conflict(f"the document is {job.state.value}, not ready to save", "document_not_ready")
     on_behalf_of = current_app.extensions.get("on_behalf_of")
     assertion = g.get("user_assertion")
     if on_behalf_of is None or assertion is None:
-        raise ApiError(409, "saving to OneDrive needs Entra ID sign-in", "onedrive_needs_sign_in")
+        raise Conflict("saving to OneDrive needs Entra ID sign-in", "onedrive_needs_sign_in")
     token = on_behalf_of.graph_token(current_user(), assertion)
     web_url = on_behalf_of.upload_to_onedrive(token, job.filename, _service().file_path(job).read_bytes())
     return jsonify({"id": job.id, "web_url": web_url})
@@ -132,33 +137,25 @@ def document_json(job: DocumentJob) -> dict[str, Any]:
 
 
 def _start(filename: str, make_plan, maker, prompts: str) -> tuple[Response, int, dict[str, str]]:
-    try:
-        job = _service().start(current_user().id, filename, make_plan, maker)
-    except TooManyDocuments as error:
-        raise ApiError(429, str(error), "too_many_documents", headers={"Retry-After": "5"}) from None
-    except EngineError as error:
-        raise api_error_from_engine(error) from None
+    job = _service().start(current_user().id, filename, make_plan, maker)
     audit(current_user(), f"documents.{job.kind}", job.id, maker.model, job.images_total, "per box", prompts)
     return jsonify(document_json(job)), 202, {"Location": url_for("documents.download_document", document_id=job.id)}
 
 
 def _owned(document_id: str) -> DocumentJob:
-    job = _service().get(document_id, current_user().id)
-    if job is None:
-        raise ApiError(404, f"no document {document_id!r}", "document_not_found")
-    return job
+    return _service().get(document_id, current_user().id)
 
 
 def _generation_options(data: dict[str, Any]) -> dict[str, Any]:
     """`model` (a name served here), `seed`, `seed_policy`: taken out of the spec or options before they are checked."""
     model = data.pop("model", None)
     if model is not None and model not in current_app.extensions["engine"].model_names():
-        raise ApiError(400, f"unknown model {model!r}", "model_not_found", "model")
+        raise BadRequest(f"unknown model {model!r}", "model_not_found", "model")
     seed, policy = data.get("seed"), data.get("seed_policy", "same")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32):
-        raise ApiError(400, "seed must be 0-4294967295", "invalid_value", "seed")
+    if seed is not None and not is_valid_seed(seed):
+        raise BadRequest(f"seed must be 0-{MAX_SEED}", "invalid_value", "seed")
     if policy not in SEED_POLICIES:
-        raise ApiError(400, f"seed_policy must be one of {', '.join(SEED_POLICIES)}", "invalid_value", "seed_policy")
+        raise BadRequest(f"seed_policy must be one of {', '.join(SEED_POLICIES)}", "invalid_value", "seed_policy")
     return {"model": model, "seed": seed, "seed_policy": policy}
 
 
@@ -166,7 +163,7 @@ def _upload(name: str, required: bool) -> bytes | None:
     upload = request.files.get(name)
     if upload is None:
         if required:
-            raise ApiError(400, f"the {name!r} file is missing", "missing_field", name)
+            raise BadRequest(f"the {name!r} file is missing", "missing_field", name)
         return None
     return upload.read()
 
@@ -176,5 +173,5 @@ def _form_text(name: str, required: bool) -> str:
     if value is None and name in request.files:
         value = request.files[name].read().decode("utf-8", errors="replace")
     if value is None and required:
-        raise ApiError(400, f"the {name!r} field is missing", "missing_field", name)
+        raise BadRequest(f"the {name!r} field is missing", "missing_field", name)
     return value or ""

@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 import jinja2
 
 from addin_server.config import is_guid
+from addin_server.errors import BadRequest
 from addin_server.icons import OFFICE_SIZES, icon_png
 from addin_server.resources import manifest_templates_folder
 
@@ -27,7 +28,7 @@ NAME = "Image Generator"
 DESCRIPTION = "Generate images privately on your organization's own server and insert them into Word and PowerPoint."
 
 
-class ManifestError(ValueError):
+class ManifestError(BadRequest):
     """A manifest option that cannot be used; the message names it."""
 
 

@@ -6,8 +6,8 @@ be saved, then exit 0.
 
 from __future__ import annotations
 
-import math
 import logging
+import math
 import signal
 import threading
 from typing import Any

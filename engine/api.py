@@ -23,6 +23,8 @@ MAX_STEPS = 150
 MAX_GUIDANCE = 30.0
 MAX_SEED = 2**32 - 1
 SIZE_MULTIPLE = 8
+#: Widest or tallest image any request may name (a model's own limit is usually far smaller).
+MAX_SIDE = 8192
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class GenerationRequest:
         for name in ("width", "height"):
             value = getattr(self, name)
             if value is not None:
-                _check_int(name, value, SIZE_MULTIPLE, 8192)
+                _check_int(name, value, SIZE_MULTIPLE, MAX_SIDE)
                 if value % SIZE_MULTIPLE:
                     raise InvalidRequest(name, f"must be a multiple of {SIZE_MULTIPLE}, got {value}")
         if self.steps is not None:
@@ -119,6 +121,11 @@ class GenerationRequest:
         if self.seed is None:
             raise ValueError("resolve the request before asking for its seeds")
         return [(self.seed + index) % (MAX_SEED + 1) for index in range(self.n)]
+
+
+def is_valid_seed(value: object) -> bool:
+    """A whole number from 0 to `MAX_SEED` (a JSON true is not one)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SEED
 
 
 def _check_text(name: str, value: object, allow_empty: bool) -> None:

@@ -8,7 +8,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from engine.api import GenerationRequest, GenerationResult, JobState, JobStatus, Progress
+from engine.api import (
+    GenerationRequest,
+    GenerationResult,
+    JobState,
+    JobStatus,
+    Progress,
+)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,17 @@ from collections.abc import Callable
 
 import torch
 
-from engine.api import BatchReport, GeneratedImage, ModelLimits, GenerationRequest, GenerationResult, JobHandle, JobState, JobStatus, Timings
+from engine.api import (
+    BatchReport,
+    GeneratedImage,
+    GenerationRequest,
+    GenerationResult,
+    JobHandle,
+    JobState,
+    JobStatus,
+    ModelLimits,
+    Timings,
+)
 from engine.batching import Job, JobQueue, batch_images
 from engine.errors import (
     EngineClosed,
@@ -35,7 +45,7 @@ log = logging.getLogger(__name__)
 MAX_WAIT_STRETCH = 5
 
 
-class _BatchCancelled(Exception):
+class _BatchCancelled(JobCancelled):
     """Raised from the step callback when every job of a running batch was cancelled."""
 
 

@@ -9,11 +9,13 @@ FLUX weights all take the same path.
 from __future__ import annotations
 
 import inspect
-from importlib.resources import files
 import json
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -180,7 +182,13 @@ def load_model(source: ModelSource, options: LoadOptions | None = None) -> Loade
     options = options or LoadOptions()
     device = choose_device(options.device)
     dtype = choose_dtype(device, options.dtype)
-    pipeline = _load_pipeline(source, dtype)
+    if Path(source.location) == EMBEDDED_MODEL_DIR:
+        # Two known, harmless notes on its tiny VAE (an unused config key, a class the pipeline does not
+        # expect): a new user's first start-up should not show them.
+        with _diffusers_quiet():
+            pipeline = _load_pipeline(source, dtype)
+    else:
+        pipeline = _load_pipeline(source, dtype)
     pipeline.to(device)
     if hasattr(pipeline, "set_progress_bar_config"):
         pipeline.set_progress_bar_config(disable=True)
@@ -197,18 +205,33 @@ def load_model(source: ModelSource, options: LoadOptions | None = None) -> Loade
     )
 
 
+@contextmanager
+def _diffusers_quiet() -> Iterator[None]:
+    """diffusers' warnings off for the duration, then as they were."""
+    from diffusers.utils import logging as diffusers_logging
+
+    previous = diffusers_logging.get_verbosity()
+    diffusers_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        diffusers_logging.set_verbosity(previous)
+
+
 def _stay_offline_and_quiet() -> None:
     """Never reach the Hub (every load also passes local_files_only), and no loading bars or library chatter
     between the CLI's own progress bar and the server's logs. Called before each load, never at import."""
     import huggingface_hub.constants
-    from diffusers.utils import logging as diffusers_logging
     from transformers.utils import logging as transformers_logging
 
+    # Before diffusers imports transformers' image processors, which warn about backends this engine never uses.
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+    from diffusers.utils import logging as diffusers_logging
+
+    diffusers_logging.disable_progress_bar()
     if "HF_HUB_OFFLINE" not in os.environ:
         huggingface_hub.constants.HF_HUB_OFFLINE = True
-    diffusers_logging.disable_progress_bar()
-    transformers_logging.disable_progress_bar()
-    transformers_logging.set_verbosity_error()  # it warns about optional image backends this engine never uses
 
 
 def _load_pipeline(source: ModelSource, dtype: torch.dtype) -> Any:

@@ -16,16 +16,17 @@ from flask import Request, g
 
 from addin_server.auth.users import User
 from addin_server.config import IdentitySettings, is_guid
-from addin_server.errors import ApiError
+from addin_server.errors import Forbidden, Unauthorized, Unavailable
 
 MAX_TOKEN_CHARS = 16_384
 LEEWAY_S = 60
 V1_ISSUER = "https://sts.windows.net/{tid}/"
 
 
-def invalid_token(message: str) -> ApiError:
-    return ApiError(401, message, "invalid_token",
-                    headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{message}"'})
+def invalid_token(message: str) -> Unauthorized:
+    """401 with the Bearer challenge that makes Office (and Copilot) sign the user in again."""
+    return Unauthorized(message, "invalid_token",
+                        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{message}"'})
 
 
 class EntraAuthenticator:
@@ -54,7 +55,7 @@ class EntraAuthenticator:
                     with urllib.request.urlopen(self.discovery_url, timeout=10, context=self._ssl) as response:
                         document = json.load(response)
                 except (OSError, ValueError) as error:
-                    raise ApiError(503, f"the sign-in service cannot be reached ({type(error).__name__})",
+                    raise Unavailable(f"the sign-in service cannot be reached ({type(error).__name__})",
                                    "identity_unavailable", headers={"Retry-After": "5"}) from None
                 self._jwks = jwt.PyJWKClient(document["jwks_uri"], cache_jwk_set=True, lifespan=300,
                                              ssl_context=self._ssl, timeout=10,
@@ -70,7 +71,7 @@ class EntraAuthenticator:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(401, "sign in: send an Entra ID access token as 'Authorization: Bearer <token>'",
+            raise Unauthorized("sign in: send an Entra ID access token as 'Authorization: Bearer <token>'",
                            "unauthenticated", headers={"WWW-Authenticate": 'Bearer realm="m365-image-addin"'})
         user = self.user_from_token(token.strip())
         g.user_assertion = token.strip()  # for on-behalf-of calls made while serving this request
@@ -80,13 +81,13 @@ class EntraAuthenticator:
         claims = self._verified_claims(token)
         tenant = claims["tid"]
         if tenant not in self.settings.allowed_tenants:
-            raise ApiError(403, "your organization (tenant) is not allowed to use this server", "tenant_not_allowed")
+            raise Forbidden("your organization (tenant) is not allowed to use this server", "tenant_not_allowed")
         scopes = str(claims.get("scp", "")).split()
         if self.settings.required_scope not in scopes:
             roles = set(claims.get("roles") or [])
             if "scp" not in claims and roles & set(self.settings.allowed_roles):
                 return User(id=f"{tenant}:app:{claims.get('azp') or claims.get('appid') or 'unknown'}", name="application")
-            raise ApiError(403, f"the token lacks the scope {self.settings.required_scope!r}", "insufficient_scope",
+            raise Forbidden(f"the token lacks the scope {self.settings.required_scope!r}", "insufficient_scope",
                            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", '
                                                         f'scope="{self.settings.required_scope}"'})
         object_id = claims.get("oid")
@@ -107,7 +108,7 @@ class EntraAuthenticator:
         try:
             signing_key = self.jwks_client().get_signing_key_from_jwt(token)
         except jwt.PyJWKClientConnectionError:
-            raise ApiError(503, "the sign-in keys cannot be fetched right now", "identity_unavailable",
+            raise Unavailable("the sign-in keys cannot be fetched right now", "identity_unavailable",
                            headers={"Retry-After": "5"}) from None
         except (jwt.PyJWKClientError, jwt.InvalidTokenError):
             raise invalid_token("the token is signed with an unknown key") from None

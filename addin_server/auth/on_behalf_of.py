@@ -1,7 +1,7 @@
 """Acting for the signed-in user on Microsoft Graph: MSAL's on-behalf-of exchange, with one token cache per
 user (`acquire_token_silent` first), and the OneDrive upload of a generated document.
 
-Consent and MFA problems come back as `ApiError`s the task pane can act on: 403 `consent_required`, or 401
+Consent and MFA problems come back as `ServerError`s the task pane can act on: 403 `consent_required`, or 401
 `interaction_required` with the `claims` challenge to pass to `getAccessToken({authChallenge})`.
 """
 
@@ -15,7 +15,7 @@ import requests
 
 from addin_server.auth.users import User
 from addin_server.config import IdentitySettings
-from addin_server.errors import ApiError
+from addin_server.errors import BadGateway, Forbidden, NotConfigured, Unauthorized
 
 GRAPH_SCOPES = ["https://graph.microsoft.com/Files.ReadWrite"]
 SIMPLE_UPLOAD_LIMIT = 4 * 1024 * 1024
@@ -59,7 +59,7 @@ class OnBehalfOf:
     def graph_token(self, user: User, assertion: str) -> str:
         """A Graph access token for `user`: from their cache when it holds one, else by on-behalf-of."""
         if not self.settings.client_secret:
-            raise ApiError(501, "saving to OneDrive needs ENTRA_CLIENT_SECRET on the server", "obo_not_configured")
+            raise NotConfigured("saving to OneDrive needs ENTRA_CLIENT_SECRET on the server", "obo_not_configured")
         tenant, _, object_id = user.id.partition(":")
         with self._lock:
             cache = self._caches.setdefault(user.id, msal.SerializableTokenCache())
@@ -72,13 +72,12 @@ class OnBehalfOf:
             return result["access_token"]
         description = result.get("error_description", "")
         if result.get("claims") or result.get("error") == "interaction_required":
-            error = ApiError(401, "Microsoft asks you to sign in again (MFA or a policy)", "interaction_required")
-            error.extra = {"claims": result.get("claims", "")}
-            raise error
+            raise Unauthorized("Microsoft asks you to sign in again (MFA or a policy)", "interaction_required",
+                               extra={"claims": result.get("claims", "")})
         if "AADSTS65001" in description or result.get("error") == "consent_required":
-            raise ApiError(403, "consent for OneDrive access is missing; ask your admin or sign in with consent",
-                           "consent_required")
-        raise ApiError(502, f"the token exchange failed: {result.get('error', 'unknown')}", "obo_failed")
+            raise Forbidden("consent for OneDrive access is missing; ask your admin or sign in with consent",
+                            "consent_required")
+        raise BadGateway(f"the token exchange failed: {result.get('error', 'unknown')}", "obo_failed")
 
     def upload_to_onedrive(self, token: str, name: str, data: bytes) -> str:
         """Upload to the user's OneDrive folder (an upload session above 4 MB); return the file's web URL."""
@@ -103,4 +102,4 @@ class OnBehalfOf:
 
 def _raise_for_graph(response: requests.Response) -> None:
     if response.status_code >= 400:
-        raise ApiError(502, f"OneDrive answered {response.status_code}", "onedrive_failed")
+        raise BadGateway(f"OneDrive answered {response.status_code}", "onedrive_failed")

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from flask import Flask, Request, current_app, g, request
 
-from addin_server.errors import ApiError
+from addin_server.errors import Forbidden
 
 LOCAL_HOST_NAMES = ("localhost", "127.0.0.1", "[::1]", "::1")
 
@@ -22,7 +22,7 @@ class User:
 
 
 class Authenticator(Protocol):
-    """Finds the user behind a request or raises `ApiError` (401 or 403)."""
+    """Finds the user behind a request or raises `Unauthorized` or `Forbidden`."""
 
     def authenticate(self, request: Request) -> User: ...
 
@@ -38,11 +38,11 @@ class LocalAuthenticator:
 
     def authenticate(self, request: Request) -> User:
         if not _is_loopback(request.remote_addr):
-            raise ApiError(403, "local mode only serves this machine; sign-in with Entra ID is not configured",
+            raise Forbidden("local mode only serves this machine; sign-in with Entra ID is not configured",
                            "local_mode_only")
         host_name = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
         if host_name.lower() not in LOCAL_HOST_NAMES:
-            raise ApiError(403, f"local mode answers only to localhost, not {request.host!r}", "local_mode_only")
+            raise Forbidden(f"local mode answers only to localhost, not {request.host!r}", "local_mode_only")
         return self.user
 
 

@@ -19,7 +19,13 @@ from pptx.util import Emu, Inches, Pt
 
 from addin_server.documents import presentation, wordprocessing
 from addin_server.documents.errors import DocumentError
-from addin_server.documents.fill import DocumentPlan, FilledDocument, document_bytes, open_document, place_word_pictures
+from addin_server.documents.fill import (
+    DocumentPlan,
+    FilledDocument,
+    document_bytes,
+    open_document,
+    place_word_pictures,
+)
 from addin_server.documents.images import ImageMaker, ImageOrder
 from addin_server.documents.markers import ImageMarker
 from addin_server.documents.package_guard import check_package

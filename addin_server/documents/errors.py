@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from addin_server.errors import BadRequest
 
-class DocumentError(ValueError):
+
+class DocumentError(BadRequest):
     """A file or spec that cannot be used; `problems` lists each one with its place ("slide 3", "slides[2].title")."""
 
-    def __init__(self, message: str, problems: list[str] | None = None, code: str = "invalid_document") -> None:
-        super().__init__(message if not problems else f"{message}: " + "; ".join(problems))
-        self.message = message
-        self.problems = problems or []
-        self.code = code
+    code = "invalid_document"
+
+    def __init__(self, message: str, problems: list[str] | None = None, code: str | None = None) -> None:
+        self.problems = list(problems or [])
+        full = message if not self.problems else f"{message}: " + "; ".join(self.problems)
+        super().__init__(full, code, extra={"problems": self.problems})

@@ -25,7 +25,7 @@ from addin_server.documents.images import ImageMaker, ImageOrder
 from addin_server.documents.markers import ImageMarker
 from addin_server.documents.package_guard import check_package
 from addin_server.documents.sizing import generation_size
-
+from engine.api import MAX_SEED, is_valid_seed
 
 CONTENT_TYPES = {
     "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
@@ -97,8 +97,8 @@ def parse_fill_options(options: dict[str, Any]) -> FillOptions:
         for key in ("slide", "after_paragraph"):
             if key in target and (not isinstance(target[key], int) or isinstance(target[key], bool) or target[key] < 1):
                 problems.append(f"{path}.{key}: must be a number from 1")
-        if "seed" in target and (not isinstance(target["seed"], int) or not 0 <= target["seed"] < 2**32):
-            problems.append(f"{path}.seed: must be 0-4294967295")
+        if "seed" in target and not is_valid_seed(target["seed"]):
+            problems.append(f"{path}.seed: must be 0-{MAX_SEED}")
     style = options.get("style", "")
     if not isinstance(style, str):
         problems.append("style: must be a string")

@@ -8,7 +8,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from engine.api import EngineClient, GenerationRequest, JobHandle, ModelLimits
+from addin_server.errors import Conflict
+from engine.api import MAX_SEED, EngineClient, GenerationRequest, JobHandle, ModelLimits
 from engine.errors import QueueFull
 
 SEED_POLICIES = ("same", "increment")
@@ -35,8 +36,10 @@ class Picture:
     height: int
 
 
-class Cancelled(Exception):
+class Cancelled(Conflict):
     """The document job was cancelled while its images were being generated."""
+
+    code = "cancelled"
 
 
 @dataclass
@@ -56,7 +59,7 @@ class ImageMaker:
     def seed_for(self, index: int, own_seed: int | None) -> int | None:
         if own_seed is not None or self.seed is None:
             return own_seed
-        return self.seed if self.seed_policy == "same" else (self.seed + index) % 2**32
+        return self.seed if self.seed_policy == "same" else (self.seed + index) % (MAX_SEED + 1)
 
     def generate(
         self,

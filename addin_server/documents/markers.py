@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 
 from addin_server.documents.errors import DocumentError
+from engine.api import MAX_SEED
 
 _MARKER = re.compile(r"^\s*\{\{\s*image\s*:(?P<body>.*)\}\}\s*$", re.IGNORECASE | re.DOTALL)
 OPTIONS = ("seed", "style", "alt", "negative", "caption")
@@ -51,8 +52,8 @@ def parse_marker(text: str, where: str) -> ImageMarker | None:
         values[name] = value.strip()
     seed = None
     if "seed" in values:
-        if not values["seed"].isdigit() or int(values["seed"]) > 2**32 - 1:
-            raise DocumentError("an image marker has a bad seed", [f"{where}: seed must be 0-4294967295"],
+        if not values["seed"].isdigit() or int(values["seed"]) > MAX_SEED:
+            raise DocumentError("an image marker has a bad seed", [f"{where}: seed must be 0-{MAX_SEED}"],
                                 code="invalid_marker")
         seed = int(values["seed"])
     return ImageMarker(prompt=prompt, where=where, seed=seed, style=values.get("style", ""),

@@ -17,6 +17,7 @@ from addin_server.database import transaction
 from addin_server.documents.errors import DocumentError
 from addin_server.documents.fill import CONTENT_TYPES, DocumentPlan
 from addin_server.documents.images import Cancelled, ImageMaker
+from addin_server.errors import NotFound, TooManyRequests
 from engine.api import EngineClient, JobState
 from engine.errors import EngineError
 
@@ -32,8 +33,16 @@ CREATE INDEX IF NOT EXISTS documents_by_owner ON documents (owner, created_at DE
 """
 
 
-class TooManyDocuments(Exception):
+class TooManyDocuments(TooManyRequests):
     """The user already has the most documents in progress allowed."""
+
+    code = "too_many_documents"
+
+
+class DocumentNotFound(NotFound):
+    """No document with that id belongs to the caller (it may be someone else's)."""
+
+    code = "document_not_found"
 
 
 @dataclass(frozen=True)
@@ -138,8 +147,14 @@ class DocumentService:
 
     # -- reading and cancelling ------------------------------------------------------------------------------
 
-    def get(self, job_id: str, owner: str) -> DocumentJob | None:
-        """The owner's document job; None for an unknown id or someone else's."""
+    def get(self, job_id: str, owner: str) -> DocumentJob:
+        """The owner's document job; `DocumentNotFound` for an unknown id or someone else's."""
+        job = self._find(job_id, owner)
+        if job is None:
+            raise DocumentNotFound(f"no document {job_id!r}")
+        return job
+
+    def _find(self, job_id: str, owner: str) -> DocumentJob | None:
         with self._lock:
             live = self._live.get(job_id)
         if live is not None:
@@ -149,17 +164,19 @@ class DocumentService:
         return _job(row) if row is not None else None
 
     def list(self, owner: str, limit: int = 20) -> list[DocumentJob]:
+        """The owner's documents, newest first."""
         with self._connect() as connection:
             rows = connection.execute("SELECT id FROM documents WHERE owner = ? ORDER BY created_at DESC LIMIT ?",
                                       (owner, limit)).fetchall()
-        return [job for job in (self.get(row["id"], owner) for row in rows) if job is not None]
+        return [job for job in (self._find(row["id"], owner) for row in rows) if job is not None]
 
     def file_path(self, job: DocumentJob) -> Path:
         return self.files / f"{job.id}.{job.kind}"
 
-    def cancel(self, job_id: str, owner: str) -> DocumentJob | None:
+    def cancel(self, job_id: str, owner: str) -> DocumentJob:
+        """Stop the owner's document at its next image; a finished one is left as it is."""
         job = self.get(job_id, owner)
-        if job is not None and not job.state.is_final:
+        if not job.state.is_final:
             self._cancel.add(job_id)
             with self._lock:
                 thread = self._threads.get(job_id)

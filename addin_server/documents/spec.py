@@ -16,10 +16,14 @@ import yaml
 
 from addin_server.documents.errors import DocumentError
 from addin_server.documents.images import SEED_POLICIES
+from engine.api import MAX_SEED, is_valid_seed
 
 LAYOUTS = ("image_right", "image_left", "background", "image_only", "text")
 MAX_SLIDES = 200
 MAX_BLOCKS = 2000
+#: Longest title, bullet, prompt or paragraph.
+MAX_TEXT_CHARS = 10_000
+MAX_HEADING_LEVEL = 9
 
 
 @dataclass(frozen=True)
@@ -118,12 +122,15 @@ class _Checker:
         if not isinstance(value, str):
             self.problem(prefix + key, "must be text")
             return ""
+        if len(value) > MAX_TEXT_CHARS:
+            self.problem(prefix + key, f"at most {MAX_TEXT_CHARS} characters, got {len(value)}")
+            return value[:MAX_TEXT_CHARS]
         return value
 
     def seed(self, data: dict, key: str, prefix: str) -> int | None:
         value = data.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32):
-            self.problem(prefix + key, "must be a whole number 0-4294967295")
+        if value is not None and not is_valid_seed(value):
+            self.problem(prefix + key, f"must be a whole number 0-{MAX_SEED}")
             return None
         return value
 
@@ -169,8 +176,8 @@ class _Checker:
         if len(kinds) != 1:
             self.problem(path, "needs exactly one of heading, paragraph, image")
         level = item.get("level", 1)
-        if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 9:
-            self.problem(path + ".level", "must be 1-9")
+        if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= MAX_HEADING_LEVEL:
+            self.problem(path + ".level", f"must be 1-{MAX_HEADING_LEVEL}")
             level = 1
         image = self.text(item, "image", path + ".")
         if "image" in item and not image.strip():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, send_file
 
 from addin_server.auth import current_user, require_user
-from addin_server.errors import ApiError
+from addin_server.errors import NotFound
 from addin_server.images.store import ImageStore
 
 bp = Blueprint("image_files", __name__, url_prefix="/api/images")
@@ -18,7 +18,7 @@ def image_file(image_id: str) -> Response:
     image = store.image(image_id, current_user().id)
     path = store.image_path(image) if image is not None else None
     if image is None or path is None or not path.is_file():
-        raise ApiError(404, f"no image {image_id!r}", "image_not_found")
+        raise NotFound(f"no image {image_id!r}", "image_not_found")
     response = send_file(path, mimetype="image/png", max_age=86400, etag=True,
                          download_name=f"image-{image.seed}.png")
     response.headers["Cache-Control"] = "private, max-age=86400, immutable"

@@ -11,26 +11,28 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass
 
-from addin_server.errors import ApiError
+from addin_server.errors import (
+    ClientClosedRequest,
+    Conflict,
+    GatewayTimeout,
+    NotFound,
+    server_error_for,
+)
 from addin_server.images.store import ImageStore, JobRecord, NewImage
 from addin_server.ops.metrics import Metrics
 from engine.api import EngineClient, GenerationRequest, JobState, Progress
-from engine.errors import EngineError, UnknownJob
+from engine.errors import EngineError, InvalidRequest, UnknownJob
 
 log = logging.getLogger(__name__)
 
 SECONDS_PER_DAY = 86400.0
 RETENTION_SWEEP_INTERVAL_S = 3600.0
-
-
-class ClientGone(Exception):
-    """The client of a synchronous request went away; its job was cancelled."""
 
 
 @dataclass(frozen=True)
@@ -63,10 +65,16 @@ class JobService:
 
     # -- submitting and recording ------------------------------------------------------------------------
 
-    def submit(self, request: GenerationRequest, owner: str) -> str:
-        """Hand the request to the engine as `owner`'s, remember it, and start recording it; returns the job id."""
+    def submit(self, request: GenerationRequest, owner: str, field_names: Mapping[str, str] | None = None) -> str:
+        """Hand the request to the engine as `owner`'s, remember it, and start recording it; returns the job id.
+
+        `field_names` says what the request's body calls the engine's fields, for errors (width -> size).
+        """
         try:
             handle = self.engine.submit(dataclasses.replace(request, owner=owner))
+        except InvalidRequest as error:
+            self.metrics.count_error(error.kind)
+            raise server_error_for(error, field_names) from None
         except EngineError as error:
             self.metrics.count_error(error.kind)
             raise
@@ -127,7 +135,7 @@ class JobService:
         """The job as its owner sees it now; 404 for an unknown job or someone else's."""
         record = self.store.job(job_id, owner)
         if record is None:
-            raise ApiError(404, f"no job {job_id!r}", "job_not_found")
+            raise NotFound(f"no job {job_id!r}", "job_not_found")
         if record.state.is_final:
             return JobView(record, record.state, _final_progress(record))
         try:
@@ -162,15 +170,15 @@ class JobService:
     # -- waiting and cancelling -------------------------------------------------------------------------------
 
     def wait(self, job_id: str, owner: str, timeout: float, client_gone: Callable[[], bool]) -> JobView:
-        """Block until the job is recorded; cancel it if the client leaves (`ClientGone`) or time runs out (504)."""
+        """Block until the job is recorded; cancel it if the client leaves (`ClientClosedRequest`) or time runs out (504)."""
         deadline = time.monotonic() + timeout
         while not self.wait_recorded(job_id, timeout=0.25):
             if client_gone():
                 self.engine.cancel(job_id)
-                raise ClientGone(job_id)
+                raise ClientClosedRequest(f"the client of job {job_id} went away; the job was cancelled")
             if time.monotonic() > deadline:
                 self.engine.cancel(job_id)
-                raise ApiError(504, f"the images were not ready within {timeout:g} s; the job was cancelled",
+                raise GatewayTimeout(f"the images were not ready within {timeout:g} s; the job was cancelled",
                                "timeout")
         return self.view(job_id, owner)
 
@@ -182,7 +190,7 @@ class JobService:
         try:
             self.engine.cancel(job_id)
         except UnknownJob:
-            raise ApiError(409, "this job runs in another server process; try again", "job_elsewhere") from None
+            raise Conflict("this job runs in another server process; try again", "job_elsewhere") from None
         self.wait_recorded(job_id, timeout=2.0)
         return self.view(job_id, owner)
 

@@ -4,16 +4,28 @@ and list one's history. This is what the task pane uses for its progress bar.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    request,
+    stream_with_context,
+    url_for,
+)
 
 from addin_server.audit import audit_generation
 from addin_server.auth import current_user, require_user
-from addin_server.errors import ApiError, api_error_from_engine
+from addin_server.errors import BadRequest
 from addin_server.images.events import job_event_stream
 from addin_server.images.jobs import JobService
 from addin_server.images.presenters import job_json
-from addin_server.images.requests import parse_job_request, read_json_object, request_limits, size_param
-from engine.errors import EngineError
+from addin_server.images.requests import (
+    parse_job_request,
+    read_json_object,
+    request_limits,
+    size_param,
+)
 
 bp = Blueprint("jobs", __name__, url_prefix="/api/jobs")
 bp.before_request(require_user)
@@ -31,10 +43,7 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
     """202 with the job and its `Location`; the images come later."""
     body = read_json_object(request)
     generation = parse_job_request(body, _jobs().engine.model_names(), request_limits())
-    try:
-        job_id = _jobs().submit(generation, current_user().id)
-    except EngineError as error:
-        raise api_error_from_engine(error, size_param(body)) from None
+    job_id = _jobs().submit(generation, current_user().id, field_names=size_param(body))
     audit_generation(current_user(), generation, "images.job", job_id)
     view = _jobs().view(job_id, current_user().id)
     return jsonify(job_json(view)), 202, {"Location": url_for("jobs.get_job", job_id=job_id)}
@@ -81,8 +90,8 @@ def _query_number(name: str, default, kind: type, low: float, high: float):
     try:
         value = kind(raw)
     except ValueError:
-        raise ApiError(400, f"{name} must be {'an integer' if kind is int else 'a number'}, got {raw!r}",
+        raise BadRequest(f"{name} must be {'an integer' if kind is int else 'a number'}, got {raw!r}",
                        "invalid_type", name) from None
     if not low <= value <= high:
-        raise ApiError(400, f"{name} must be between {low:g} and {high:g}, got {raw}", "invalid_value", name)
+        raise BadRequest(f"{name} must be between {low:g} and {high:g}, got {raw}", "invalid_value", name)
     return value

@@ -15,12 +15,23 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from addin_server.audit import audit_generation
 from addin_server.auth import current_user, require_user
 from addin_server.connection import client_disconnected
-from addin_server.errors import ApiError, api_error_from_engine
-from addin_server.images.jobs import ClientGone, JobService
+from addin_server.errors import (
+    NO_RETRY,
+    ClientClosedRequest,
+    Conflict,
+    JobFailedError,
+    ServerError,
+    Unavailable,
+)
+from addin_server.images.jobs import JobService
 from addin_server.images.presenters import image_url
-from addin_server.images.requests import parse_openai_request, read_json_object, request_limits, size_param
+from addin_server.images.requests import (
+    parse_openai_request,
+    read_json_object,
+    request_limits,
+    size_param,
+)
 from engine.api import JobState
-from engine.errors import EngineError
 
 bp = Blueprint("openai", __name__, url_prefix="/v1")
 bp.before_request(require_user)
@@ -33,15 +44,12 @@ def create_images() -> Response:
     body = read_json_object(request)
     openai_request = parse_openai_request(body, jobs.engine.model_names(), request_limits())
     owner = current_user().id
-    try:
-        job_id = jobs.submit(openai_request.generation, owner)
-    except EngineError as error:
-        raise api_error_from_engine(error, size_param(body)) from None
+    job_id = jobs.submit(openai_request.generation, owner, field_names=size_param(body))
     audit_generation(current_user(), openai_request.generation, "images.generate", job_id)
     timeout = current_app.config["ADDIN"].server.sync_timeout_s
     try:
         view = jobs.wait(job_id, owner, timeout, lambda: client_disconnected(request.environ))
-    except ClientGone:
+    except ClientClosedRequest:
         return Response(status=499)  # nobody reads it; the job was cancelled
     if view.state is not JobState.SUCCEEDED:
         raise _job_error(view.state, view.record.error or "", view.record.error_kind or "")
@@ -56,10 +64,9 @@ def create_images() -> Response:
     return jsonify({"created": math.floor(view.record.created_at), "data": data})
 
 
-def _job_error(state: JobState, message: str, kind: str) -> ApiError:
+def _job_error(state: JobState, message: str, kind: str) -> ServerError:
     """The error for a job that ended without images; never retried by clients (it would fail the same way)."""
     if state is JobState.CANCELLED:
-        status = 503 if kind == "shutdown" else 409
-        return ApiError(status, message or "the job was cancelled", kind or "cancelled",
-                        headers={"x-should-retry": "false"})
-    return ApiError(500, message or "the job failed", kind or "pipeline_error", headers={"x-should-retry": "false"})
+        cancelled = Unavailable if kind == "shutdown" else Conflict
+        return cancelled(message or "the job was cancelled", kind or "cancelled", headers=NO_RETRY)
+    return JobFailedError(message or "the job failed", kind or "pipeline_error", headers=NO_RETRY)

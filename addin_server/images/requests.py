@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Request, current_app
 
-from addin_server.errors import ApiError, api_error_from_engine
+from addin_server.errors import BadRequest, UnsupportedMediaType, server_error_for
 from engine.api import MAX_IMAGES_PER_REQUEST, MAX_STEPS, GenerationRequest
 from engine.errors import InvalidRequest
 
@@ -52,12 +52,12 @@ def request_limits() -> RequestLimits:
 def read_json_object(request: Request) -> dict[str, Any]:
     """The body as a JSON object; anything else (wrong content type, bad JSON, an array) is a 400/415."""
     if not request.is_json:
-        raise ApiError(415, "send the body as JSON with Content-Type: application/json", "unsupported_media_type")
+        raise UnsupportedMediaType("send the body as JSON with Content-Type: application/json", "unsupported_media_type")
     body = request.get_json(silent=True)
     if body is None:
-        raise ApiError(400, "the body is not valid JSON", "invalid_json")
+        raise BadRequest("the body is not valid JSON", "invalid_json")
     if not isinstance(body, dict):
-        raise ApiError(400, f"the body must be a JSON object, got {_json_type(body)}", "invalid_json")
+        raise BadRequest(f"the body must be a JSON object, got {_json_type(body)}", "invalid_json")
     return body
 
 
@@ -81,10 +81,10 @@ def parse_job_request(body: dict[str, Any], model_names: list[str], limits: Requ
     """Read a `POST /api/jobs` body: the generation fields, with `size` or `width`/`height`."""
     unknown = sorted(set(body) - set(JOB_FIELDS))
     if unknown:
-        raise ApiError(400, f"unknown field {unknown[0]!r}; known fields: {', '.join(JOB_FIELDS)}",
+        raise BadRequest(f"unknown field {unknown[0]!r}; known fields: {', '.join(JOB_FIELDS)}",
                        "unknown_field", unknown[0])
     if "size" in body and ("width" in body or "height" in body):
-        raise ApiError(400, "give either size or width and height, not both", "invalid_value", "size")
+        raise BadRequest("give either size or width and height, not both", "invalid_value", "size")
     model = _check_model(_optional(body, "model", str), model_names)
     return _generation_request(body, model, limits, allow_width_height=True)
 
@@ -92,7 +92,7 @@ def parse_job_request(body: dict[str, Any], model_names: list[str], limits: Requ
 def _check_model(model: str | None, model_names: list[str]) -> str | None:
     """Only models this server names may be asked for (never a path)."""
     if model is not None and model not in model_names:
-        raise ApiError(400, f"unknown model {model!r}; this server has {', '.join(model_names)}",
+        raise BadRequest(f"unknown model {model!r}; this server has {', '.join(model_names)}",
                        "model_not_found", "model")
     return model
 
@@ -102,7 +102,7 @@ def _generation_request(
 ) -> GenerationRequest:
     """Build the engine's request and run its validation, naming the body's field on failure."""
     if body.get("prompt") is None:
-        raise ApiError(400, "prompt is required", "missing_field", "prompt")
+        raise BadRequest("prompt is required", "missing_field", "prompt")
     width, height = _size(_optional(body, "size", str))
     if allow_width_height and width is None:
         width, height = _optional(body, "width", int), _optional(body, "height", int)
@@ -122,10 +122,10 @@ def _generation_request(
     try:
         request.validate()
     except InvalidRequest as error:
-        raise api_error_from_engine(error, size_param(body)) from None
+        raise server_error_for(error, size_param(body)) from None
     for name, value, most in (("n", request.n, limits.max_images), ("steps", request.steps, limits.max_steps)):
         if value is not None and value > most:
-            raise ApiError(400, f"{name} must be at most {most} on this server, got {value}", "invalid_value", name)
+            raise BadRequest(f"{name} must be at most {most} on this server, got {value}", "invalid_value", name)
     return request
 
 
@@ -140,7 +140,7 @@ def _size(size: str | None) -> tuple[int | None, int | None]:
         return None, None
     match = _SIZE.match(size)
     if match is None:
-        raise ApiError(400, f"size must look like 256x256 (width x height) or be 'auto', got {size!r}",
+        raise BadRequest(f"size must look like 256x256 (width x height) or be 'auto', got {size!r}",
                        "invalid_value", "size")
     return int(match[1]), int(match[2])
 
@@ -152,13 +152,13 @@ def _optional(body: dict[str, Any], name: str, kind: type) -> Any:
         return None
     accepted = (int, float) if kind is float else kind
     if isinstance(value, bool) or not isinstance(value, accepted):
-        raise ApiError(400, f"{name} must be {_KIND_NAMES[kind]}, got {_json_type(value)}", "invalid_type", name)
+        raise BadRequest(f"{name} must be {_KIND_NAMES[kind]}, got {_json_type(value)}", "invalid_type", name)
     return value
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise ApiError(400, f"{name} must be one of {', '.join(choices)}, got {value!r}", "invalid_value", name)
+        raise BadRequest(f"{name} must be one of {', '.join(choices)}, got {value!r}", "invalid_value", name)
 
 
 _KIND_NAMES = {str: "a string", int: "an integer", float: "a number"}

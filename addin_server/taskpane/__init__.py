@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, render_template, url_for
 
 from addin_server.documents.sizing import generation_size
-from addin_server.errors import ApiError
+from addin_server.errors import NotFound
 from addin_server.icons import OFFICE_SIZES, icon_png
 
 bp = Blueprint("taskpane", __name__, static_folder="static", static_url_path="/taskpane/static")
@@ -45,7 +45,7 @@ def taskpane() -> str:
 @bp.get("/icons/icon-<int:size>.png")
 def icon(size: int) -> Response:
     if size not in ICON_SIZES:
-        raise ApiError(404, f"no icon of size {size}; sizes: {', '.join(map(str, ICON_SIZES))}", "icon_not_found")
+        raise NotFound(f"no icon of size {size}; sizes: {', '.join(map(str, ICON_SIZES))}", "icon_not_found")
     response = Response(icon_png(size), mimetype="image/png")
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response

@@ -10,7 +10,7 @@ from flask import Flask, Request
 
 from addin_server.app import create_app, shutdown_app
 from addin_server.auth import User
-from addin_server.errors import ApiError
+from addin_server.errors import Unauthorized
 from addin_server.config import Config, ServerSettings
 from engine.settings import EngineSettings
 from tests.addin_server.live_server import LiveServer
@@ -50,7 +50,7 @@ class HeaderUser:
     def authenticate(self, request: Request) -> User:
         name = request.headers.get("X-Test-User")
         if not name:
-            raise ApiError(401, "sign in", "unauthenticated")
+            raise Unauthorized("sign in", "unauthenticated")
         return User(id=name, name=name)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from addin_server.auth.on_behalf_of import OnBehalfOf
 from addin_server.auth.users import User
-from addin_server.errors import ApiError
+from addin_server.errors import ServerError
 from tests.addin_server.auth.conftest import bearer, identity_settings
 from tests.identity_provider import TENANT
 
@@ -59,7 +59,7 @@ def test_big_files_go_up_in_an_upload_session(provider):
 def test_consent_and_mfa_answers(provider, answer, status, code):
     provider.obo_error = answer
     try:
-        with pytest.raises(ApiError) as raised:
+        with pytest.raises(ServerError) as raised:
             OnBehalfOf(identity_settings(provider)).graph_token(User(f"{TENANT}:mfa-user", "M"), provider.token(oid="mfa-user"))
     finally:
         provider.obo_error = None
