@@ -1,4 +1,4 @@
-"""The application factory: `create_app(config)` builds the Flask app, its one shared engine and its store."""
+"""The application factory: `create_app(config, engine)` builds the Flask app around one shared engine."""
 
 from __future__ import annotations
 
@@ -18,47 +18,62 @@ from addin_server.images.store import ImageStore
 from addin_server.ops import routes as ops_routes
 from addin_server.ops.metrics import Metrics
 from addin_server.resources import templates_folder
+from addin_server.services import Services, services
+from engine.api import EngineClient
 
 log = logging.getLogger(__name__)
 
 
-def create_app(config: Config | None = None, authenticator: auth.Authenticator | None = None) -> Flask:
-    """Build the app: load the default model (unless ENGINE_PRELOAD is off), open the store, add the routes.
+def create_app(
+    config: Config | None = None,
+    engine: EngineClient | None = None,
+    authenticator: auth.Authenticator | None = None,
+) -> Flask:
+    """Build the app on `engine` (default: an in-process engine that loads the default model now, unless
+    ENGINE_PRELOAD is off). The app owns the engine: `shutdown_app` closes it.
 
-    The engine is created here, once per process, and shared by every request thread; only its owner
-    threads ever touch a pipeline.
+    The engine is created once per process and shared by every request thread.
     """
-    from addin_server.engine_factory import create_local_engine
-
-    config = config or Config.from_env()
+    config = (config or Config.from_env()).validate()
     instance_path = config.server.instance_path.resolve()
     app = Flask(__name__, instance_path=str(instance_path), template_folder=str(templates_folder()))
     app.secret_key = config.server.secret_key or secrets.token_hex(32)
-    app.config["ADDIN"] = config
     app.config["MAX_CONTENT_LENGTH"] = config.server.max_request_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    # 1. Metrics first, so the engine can report its batches from the start.
+    # 1. The engine, reporting its batches to the metrics.
     metrics = Metrics()
-    engine, _ = create_local_engine(config.engine, on_batch=metrics.observe_batch)
+    if engine is None:
+        from addin_server.engine_factory import create_local_engine
+
+        engine, _ = create_local_engine(config.engine)
+    engine.observe_batches(metrics.observe_batch)
     metrics.watch_queue(engine.queue_depth)
 
-    # 2. The store and the job service over it.
+    # 2. One store for jobs, images and documents, and the services over it.
     store = ImageStore(instance_path)
-    jobs = JobService(engine, store, metrics, config.server.retention_days)
-    documents = DocumentService(engine, instance_path, config.server.max_documents_per_user,
-                                config.server.retention_days)
-    app.extensions.update(engine=engine, store=store, jobs=jobs, metrics=metrics, documents=documents)
-
-    # 3. Who is asking (and, with Entra ID, acting for them on Graph), errors, and the routes.
-    auth.init_app(app, authenticator)
+    parts = Services(
+        config=config,
+        engine=engine,
+        metrics=metrics,
+        store=store,
+        jobs=JobService(engine, store, metrics, config.server.retention_days),
+        documents=DocumentService(engine, store.database, instance_path, config.server.max_documents_per_user,
+                                  config.server.retention_days),
+        authenticator=authenticator or auth.authenticator_for(config.identity),
+    )
     if config.identity.enabled:
         from addin_server.auth.on_behalf_of import OnBehalfOf
 
-        app.extensions["on_behalf_of"] = OnBehalfOf(config.identity)
-        app.register_blueprint(dialog.bp)
+        parts.on_behalf_of = OnBehalfOf(config.identity)
+    parts.init_app(app)
+
+    # 3. Errors and routes; the sign-in dialog only with Entra ID.
     register_error_handlers(app)
-    for blueprint in (openai_api.bp, jobs_api.bp, files_api.bp, documents_api.bp, ops_routes.bp, taskpane.bp):
+    blueprints = [openai_api.bp, jobs_api.bp, files_api.bp, documents_api.bp, ops_routes.bp, taskpane.bp]
+    if config.identity.enabled:
+        blueprints.append(dialog.bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     rate_limit.init_app(app)
     log.info("serving models %s from %s", ", ".join(engine.model_names()), instance_path)
@@ -67,6 +82,7 @@ def create_app(config: Config | None = None, authenticator: auth.Authenticator |
 
 def shutdown_app(app: Flask, timeout: float | None = None) -> None:
     """Stop the engine (queued jobs are cancelled, the running batch finishes) and record what ended."""
-    app.extensions["documents"].close(timeout=timeout)
-    app.extensions["engine"].close(wait=True, timeout=timeout)
-    app.extensions["jobs"].close(timeout=timeout)
+    parts = services(app)
+    parts.documents.close(timeout=timeout)
+    parts.engine.close(wait=True, timeout=timeout)
+    parts.jobs.close(timeout=timeout)

@@ -9,9 +9,8 @@ import json
 import logging
 import time
 
-from flask import current_app
-
 from addin_server.auth import User
+from addin_server.services import services
 from engine.api import GenerationRequest
 
 log = logging.getLogger("addin_server.audit")
@@ -28,7 +27,7 @@ def audit(user: User, kind: str, job_id: str, model: str | None, n: int, size: s
     tenant, person = user.id.split(":", 1) if ":" in user.id else ("local", user.id)
     entry: dict[str, object] = {"time": round(time.time(), 3), "event": kind, "job": job_id, "tenant": tenant,
                                 "user": person, "model": model or "default", "n": n, "size": size}
-    policy = current_app.config["ADDIN"].identity.audit_prompts
+    policy = services().config.identity.audit_prompts
     if policy == "full":
         entry["prompt"] = prompt
     elif policy == "hash":

@@ -12,7 +12,6 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
-    current_app,
     g,
     jsonify,
     request,
@@ -29,6 +28,7 @@ from addin_server.documents.service import DocumentJob, DocumentService
 from addin_server.documents.spec import load_spec_text, parse_spec
 from addin_server.errors import BadRequest, Conflict, UnsupportedMediaType
 from addin_server.images.requests import read_json_object
+from addin_server.services import services
 from engine.api import MAX_SEED, JobState, is_valid_seed
 
 bp = Blueprint("documents", __name__, url_prefix="/api/documents")
@@ -38,11 +38,11 @@ bp.before_request(require_user)
 @bp.before_request
 def allow_document_uploads() -> None:
     """Documents may be far bigger than the JSON APIs' bodies."""
-    request.max_content_length = current_app.config["ADDIN"].server.max_document_bytes
+    request.max_content_length = services().config.server.max_document_bytes
 
 
 def _service() -> DocumentService:
-    return current_app.extensions["documents"]
+    return services().documents
 
 
 @bp.post("")
@@ -115,7 +115,7 @@ def save_to_onedrive(document_id: str) -> Response:
     job = _owned(document_id)
     if job.state is not JobState.SUCCEEDED:
         raise Conflict(f"the document is {job.state.value}, not ready to save", "document_not_ready")
-    on_behalf_of = current_app.extensions.get("on_behalf_of")
+    on_behalf_of = services().on_behalf_of
     assertion = g.get("user_assertion")
     if on_behalf_of is None or assertion is None:
         raise Conflict("saving to OneDrive needs Entra ID sign-in", "onedrive_needs_sign_in")
@@ -149,7 +149,7 @@ def _owned(document_id: str) -> DocumentJob:
 def _generation_options(data: dict[str, Any]) -> dict[str, Any]:
     """`model` (a name served here), `seed`, `seed_policy`: taken out of the spec or options before they are checked."""
     model = data.pop("model", None)
-    if model is not None and model not in current_app.extensions["engine"].model_names():
+    if model is not None and model not in services().engine.model_names():
         raise BadRequest(f"unknown model {model!r}", "model_not_found", "model")
     seed, policy = data.get("seed"), data.get("seed_policy", "same")
     if seed is not None and not is_valid_seed(seed):

@@ -9,6 +9,7 @@ from flask import Flask
 from flask_limiter import Limiter
 
 from addin_server.auth import current_user
+from addin_server.services import services
 
 GENERATION_ENDPOINTS = ("openai.create_images", "jobs.create_job", "documents.create_document",
                         "documents.fill_document")
@@ -16,7 +17,7 @@ GENERATION_ENDPOINTS = ("openai.create_images", "jobs.create_job", "documents.cr
 
 def init_app(app: Flask) -> None:
     """Wrap the generation endpoints (call after the blueprints are registered)."""
-    identity = app.config["ADDIN"].identity
+    identity = services(app).config.identity
     limiter = Limiter(key_func=lambda: current_user().id, app=app, storage_uri=identity.rate_limit_storage,
                       headers_enabled=True, strategy="moving-window", key_prefix="addin")
     for endpoint in GENERATION_ENDPOINTS:

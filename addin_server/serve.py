@@ -15,6 +15,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from addin_server.config import Config
+from addin_server.services import services
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def _on_starting(arbiter) -> None:
 def _post_worker_init(worker) -> None:
     """On SIGTERM, cancel queued jobs at once, so requests waiting on them answer while gunicorn drains."""
     stop_worker = signal.getsignal(signal.SIGTERM)
-    engine = worker.wsgi.extensions["engine"]
+    engine = services(worker.wsgi).engine
 
     def on_sigterm(signum, frame) -> None:
         threading.Thread(target=engine.close, kwargs={"wait": False}, name="engine-stop").start()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -294,7 +295,11 @@ class EngineClient(Protocol):
         """What `model` (None: the default) accepts: sizes, steps and defaults; raises `ModelNotFound`."""
         ...
 
-    def close(self, wait: bool = True) -> None:
-        """Stop taking work, cancel what is queued, let the running batch finish."""
+    def observe_batches(self, observer: Callable[[BatchReport], None]) -> None:
+        """Call `observer` after every pipeline call (for metrics)."""
+        ...
+
+    def close(self, wait: bool = True, timeout: float | None = None) -> None:
+        """Stop taking work, cancel what is queued, let the running batch finish (waiting up to `timeout`)."""
         ...
 

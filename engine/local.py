@@ -60,7 +60,7 @@ class LocalEngine:
     ) -> None:
         self.settings = settings or EngineSettings()
         self.registry = registry or ModelRegistry.from_settings(self.settings.models, self.settings.default_model)
-        self._on_batch = on_batch
+        self._batch_observers: list[Callable[[BatchReport], None]] = [on_batch] if on_batch else []
         self._lock = threading.Condition()
         self._jobs: dict[str, Job] = {}
         self._queues: dict[str, JobQueue] = {}
@@ -174,6 +174,9 @@ class LocalEngine:
                 job.touch()
             self._lock.notify_all()
             return True
+
+    def observe_batches(self, observer: Callable[[BatchReport], None]) -> None:
+        self._batch_observers.append(observer)
 
     def close(self, wait: bool = True, timeout: float | None = None) -> None:
         with self._lock:
@@ -289,10 +292,9 @@ class LocalEngine:
             self._fail(jobs, f"{type(error).__name__}: {error}", outcome)
         else:
             self._deliver(jobs, images, len(images))
-        if self._on_batch is not None:
-            self._on_batch(
-                BatchReport(loaded.name, len(jobs), batch_images(jobs), time.perf_counter() - started, outcome)
-            )
+        report = BatchReport(loaded.name, len(jobs), batch_images(jobs), time.perf_counter() - started, outcome)
+        for observer in self._batch_observers:
+            observer(report)
 
     def _call_pipeline(self, loaded: LoadedModel, jobs: list[Job]) -> list:
         """One pipeline call for all images of `jobs`; returns the PIL images in job order."""

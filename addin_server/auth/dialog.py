@@ -9,7 +9,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     Response,
-    current_app,
     redirect,
     render_template,
     request,
@@ -17,22 +16,26 @@ from flask import (
     url_for,
 )
 
+from addin_server.services import services
+
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
 def _scopes() -> list[str]:
-    identity = current_app.config["ADDIN"].identity
+    identity = services().config.identity
     resource = identity.app_id_uris[0] if identity.app_id_uris else f"api://{identity.client_id}"
     return [f"{resource}/{identity.required_scope}"]
 
 
 def _client():
-    return current_app.extensions["on_behalf_of"].sign_in_client()
+    on_behalf_of = services().on_behalf_of
+    assert on_behalf_of is not None  # the dialog's blueprint is registered only with Entra ID
+    return on_behalf_of.sign_in_client()
 
 
 @bp.get("/login")
 def login() -> Response:
-    if "on_behalf_of" not in current_app.extensions:
+    if services().on_behalf_of is None:
         return _result(False, "sign-in is not configured on this server (local mode)"), 404
     flow = _client().initiate_auth_code_flow(_scopes(), redirect_uri=url_for("auth.callback", _external=True))
     session["auth_flow"] = flow
@@ -42,7 +45,7 @@ def login() -> Response:
 @bp.get("/callback")
 def callback() -> tuple[str, int]:
     flow = session.pop("auth_flow", None)
-    if flow is None or "on_behalf_of" not in current_app.extensions:
+    if flow is None or services().on_behalf_of is None:
         return _result(False, "the sign-in has expired or was not started here; try again"), 400
     try:
         result = _client().acquire_token_by_auth_code_flow(flow, request.args.to_dict())

@@ -6,9 +6,11 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Protocol
 
-from flask import Flask, Request, current_app, g, request
+from flask import Request, g, request
 
+from addin_server.config import IdentitySettings
 from addin_server.errors import Forbidden
+from addin_server.services import services
 
 LOCAL_HOST_NAMES = ("localhost", "127.0.0.1", "[::1]", "::1")
 
@@ -53,23 +55,19 @@ def _is_loopback(address: str | None) -> bool:
         return False
 
 
-def init_app(app: Flask, authenticator: Authenticator | None = None) -> None:
-    """Attach the authenticator the app uses: Entra ID when configured, else local mode."""
-    if authenticator is None:
-        identity = app.config["ADDIN"].identity
-        if identity.enabled:
-            from addin_server.auth.entra import EntraAuthenticator
+def authenticator_for(identity: IdentitySettings) -> Authenticator:
+    """Entra ID when configured, else local mode."""
+    if identity.enabled:
+        from addin_server.auth.entra import EntraAuthenticator
 
-            authenticator = EntraAuthenticator(identity)
-        else:
-            authenticator = LocalAuthenticator()
-    app.extensions["authenticator"] = authenticator
+        return EntraAuthenticator(identity)
+    return LocalAuthenticator()
 
 
 def current_user() -> User:
     """The user behind the current request, authenticated once per request."""
     if "user" not in g:
-        g.user = current_app.extensions["authenticator"].authenticate(request)
+        g.user = services().authenticator.authenticate(request)
     return g.user
 
 

@@ -69,11 +69,14 @@ class DocumentJob:
 class DocumentService:
     """Runs document plans; one thread per document, at most `max_per_user` unfinished per user."""
 
-    def __init__(self, engine: EngineClient, folder: Path, max_per_user: int = 2, retention_days: float = 30.0) -> None:
+    def __init__(self, engine: EngineClient, database: Path, folder: Path, max_per_user: int = 2,
+                 retention_days: float = 30.0) -> None:
+        """Keep document jobs in `database` (the image store's, so one file holds every job) and the finished
+        files under `folder`/documents."""
         self.engine = engine
         self.files = Path(folder) / "documents"
         self.files.mkdir(parents=True, exist_ok=True)
-        self.database = Path(folder) / "documents.sqlite3"
+        self.database = Path(database)
         self.max_per_user = max_per_user
         self.retention_days = retention_days
         self._live: dict[str, DocumentJob] = {}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, send_file
+from flask import Blueprint, Response, send_file
 
 from addin_server.auth import current_user, require_user
 from addin_server.errors import NotFound
 from addin_server.images.store import ImageStore
+from addin_server.services import services
 
 bp = Blueprint("image_files", __name__, url_prefix="/api/images")
 bp.before_request(require_user)
@@ -14,7 +15,7 @@ bp.before_request(require_user)
 
 @bp.get("/<image_id>")
 def image_file(image_id: str) -> Response:
-    store: ImageStore = current_app.extensions["store"]
+    store: ImageStore = services().store
     image = store.image(image_id, current_user().id)
     path = store.image_path(image) if image is not None else None
     if image is None or path is None or not path.is_file():

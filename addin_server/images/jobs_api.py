@@ -7,7 +7,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     Response,
-    current_app,
     jsonify,
     request,
     stream_with_context,
@@ -26,6 +25,7 @@ from addin_server.images.requests import (
     request_limits,
     size_param,
 )
+from addin_server.services import services
 
 bp = Blueprint("jobs", __name__, url_prefix="/api/jobs")
 bp.before_request(require_user)
@@ -35,7 +35,7 @@ HISTORY_MAX = 100
 
 
 def _jobs() -> JobService:
-    return current_app.extensions["jobs"]
+    return services().jobs
 
 
 @bp.post("")

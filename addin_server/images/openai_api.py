@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import math
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from addin_server.audit import audit_generation
 from addin_server.auth import current_user, require_user
@@ -31,6 +31,7 @@ from addin_server.images.requests import (
     request_limits,
     size_param,
 )
+from addin_server.services import services
 from engine.api import JobState
 
 bp = Blueprint("openai", __name__, url_prefix="/v1")
@@ -40,13 +41,13 @@ bp.before_request(require_user)
 @bp.post("/images/generations")
 def create_images() -> Response:
     """Generate and wait; answer `{created, data: [{url | b64_json, seed}]}`."""
-    jobs: JobService = current_app.extensions["jobs"]
+    jobs: JobService = services().jobs
     body = read_json_object(request)
     openai_request = parse_openai_request(body, jobs.engine.model_names(), request_limits())
     owner = current_user().id
     job_id = jobs.submit(openai_request.generation, owner, field_names=size_param(body))
     audit_generation(current_user(), openai_request.generation, "images.generate", job_id)
-    timeout = current_app.config["ADDIN"].server.sync_timeout_s
+    timeout = services().config.server.sync_timeout_s
     try:
         view = jobs.wait(job_id, owner, timeout, lambda: client_disconnected(request.environ))
     except ClientClosedRequest:

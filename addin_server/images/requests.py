@@ -10,9 +10,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Request, current_app
+from flask import Request
 
 from addin_server.errors import BadRequest, UnsupportedMediaType, server_error_for
+from addin_server.services import services
 from engine.api import MAX_IMAGES_PER_REQUEST, MAX_STEPS, GenerationRequest
 from engine.errors import InvalidRequest
 
@@ -45,7 +46,7 @@ class OpenAIImageRequest:
 
 def request_limits() -> RequestLimits:
     """This app's limits, from its configuration."""
-    server = current_app.config["ADDIN"].server
+    server = services().config.server
     return RequestLimits(max_images=server.max_images_per_request, max_steps=server.max_steps)
 
 

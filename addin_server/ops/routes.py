@@ -5,11 +5,12 @@ None of these touches a user's data, so none asks who is calling.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 
 from addin_server.images.requests import request_limits
 from addin_server.ops.metrics import Metrics
 from addin_server.ops.openapi import openapi_document
+from addin_server.services import services
 
 bp = Blueprint("ops", __name__)
 
@@ -21,7 +22,7 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    engine = current_app.extensions["engine"]
+    engine = services().engine
     ready = engine.is_ready()
     body = {"status": "ready" if ready else "not_ready", "models": engine.model_names(),
             "queue_depth": engine.queue_depth()}
@@ -30,10 +31,10 @@ def readyz() -> tuple[Response, int]:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    registry: Metrics = current_app.extensions["metrics"]
+    registry: Metrics = services().metrics
     return Response(registry.render(), content_type=Metrics.content_type)
 
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    return jsonify(openapi_document(current_app.extensions["engine"].model_names(), request_limits()))
+    return jsonify(openapi_document(services().engine.model_names(), request_limits()))

@@ -6,11 +6,12 @@ to this server, `office_host.js` is the only code that calls Office.js.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, render_template, url_for
+from flask import Blueprint, Response, render_template, url_for
 
 from addin_server.documents.sizing import generation_size
 from addin_server.errors import NotFound
 from addin_server.icons import OFFICE_SIZES, icon_png
+from addin_server.services import services
 
 bp = Blueprint("taskpane", __name__, static_folder="static", static_url_path="/taskpane/static")
 
@@ -25,7 +26,7 @@ STYLE_PRESETS = {
 
 @bp.get("/taskpane")
 def taskpane() -> str:
-    config = current_app.config["ADDIN"]
+    config = services().config
     identity = config.identity
     settings = {
         "signIn": "entra" if identity.enabled else "local",
@@ -35,7 +36,7 @@ def taskpane() -> str:
         "scopes": [f"{identity.app_id_uris[0] if identity.app_id_uris else 'api://' + identity.client_id}/"
                    f"{identity.required_scope}"] if identity.enabled else [],
         "maxImages": min(4, config.server.max_images_per_request),
-        "sizes": {name: "{}x{}".format(*generation_size(w, h, current_app.extensions["engine"].limits()))
+        "sizes": {name: "{}x{}".format(*generation_size(w, h, services().engine.limits()))
                   for name, (w, h) in SHAPES.items()},
         "styles": list(STYLE_PRESETS.items()),  # a list keeps the order (JSON objects get sorted)
     }

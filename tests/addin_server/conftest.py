@@ -10,8 +10,8 @@ from flask import Flask, Request
 
 from addin_server.app import create_app, shutdown_app
 from addin_server.auth import User
-from addin_server.errors import Unauthorized
 from addin_server.config import Config, ServerSettings
+from addin_server.errors import Unauthorized
 from engine.settings import EngineSettings
 from tests.addin_server.live_server import LiveServer
 

@@ -11,6 +11,7 @@ import jwt
 import pytest
 
 from addin_server.config import Config, ConfigError
+from addin_server.services import services
 from tests.addin_server.auth.conftest import bearer
 from tests.addin_server.conftest import wait_for_job
 from tests.identity_provider import CLIENT_ID, OTHER_TENANT, TENANT
@@ -36,8 +37,8 @@ def _forged_none(provider) -> str:
 
 
 def _hs256_with_public_key(provider) -> str:
-    import hmac
     import hashlib
+    import hmac
 
     def part(data: dict) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
@@ -116,7 +117,7 @@ def test_app_only_tokens_with_an_allowed_role(make_app, provider):
 
 def test_key_rotation_is_followed_with_one_refetch(make_app, provider):
     app = make_app()
-    app.extensions["authenticator"].refetch_cooldown_s = 0.5  # 30 s in production
+    services(app).authenticator.refetch_cooldown_s = 0.5  # 30 s in production
     client = app.test_client()
     assert client.get("/api/jobs", headers=bearer(provider.token())).status_code == 200
     time.sleep(0.6)

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from addin_server.app import create_app, shutdown_app
+from addin_server.services import services
 from tests.addin_server.conftest import HeaderUser, make_config, wait_for_job
 from tests.fault_injection import ExplodingPipeline
 
@@ -152,7 +153,7 @@ def test_local_mode_refuses_other_hosts_and_addresses(client):
 
 
 def test_a_failed_generation_is_500_that_clients_must_not_retry(app, client):
-    loaded = app.extensions["engine"].model(None)
+    loaded = services(app).engine.model(None)
     loaded.pipeline = ExplodingPipeline(loaded.pipeline, oom=True)
     response = client.post("/v1/images/generations", json={"prompt": "too big", "n": 2})
     assert response.status_code == 500 and response.headers["x-should-retry"] == "false"

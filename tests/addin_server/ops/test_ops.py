@@ -8,6 +8,8 @@ import uuid
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
+from addin_server.services import services
+
 
 def test_health_and_readiness(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
@@ -17,7 +19,7 @@ def test_health_and_readiness(client):
 
 
 def test_readiness_fails_once_the_engine_stops(app, client):
-    app.extensions["engine"].close()
+    services(app).engine.close()
     response = client.get("/readyz")
     assert response.status_code == 503 and response.get_json()["status"] == "not_ready"
 
