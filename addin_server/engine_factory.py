@@ -22,7 +22,7 @@ def create_local_engine(
     `extra_model` is a model name or a path/repo id given on the command line; a path is registered on the fly.
     """
     from engine.local import LocalEngine
-    from engine.models import ModelRegistry
+    from engine.model_sources import ModelRegistry
 
     registry = ModelRegistry.from_settings(settings.models, settings.default_model)
     if extra_model:

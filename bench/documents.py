@@ -29,7 +29,7 @@ from addin_server.documents.fill import parse_fill_options, plan_fill  # noqa: E
 from addin_server.documents.images import ImageMaker  # noqa: E402
 from bench.engine_batching import PeakMemory  # noqa: E402
 from engine.local import LocalEngine  # noqa: E402
-from engine.models import ModelRegistry  # noqa: E402
+from engine.model_sources import ModelRegistry  # noqa: E402
 from engine.settings import EngineSettings  # noqa: E402
 
 

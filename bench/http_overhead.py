@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.api import GenerationRequest  # noqa: E402
 from engine.local import LocalEngine  # noqa: E402
-from engine.models import ModelRegistry  # noqa: E402
+from engine.model_sources import ModelRegistry  # noqa: E402
 from engine.settings import EngineSettings  # noqa: E402
 from tests.addin_server.live_server import LiveServer  # noqa: E402
 

@@ -14,8 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 
-import torch
-
+from engine.admission import Admission
 from engine.api import (
     BatchReport,
     GeneratedImage,
@@ -32,21 +31,22 @@ from engine.errors import (
     EngineClosed,
     JobCancelled,
     JobFailed,
-    QueueFull,
-    TooManyJobs,
     UnknownJob,
 )
-from engine.models import LoadedModel, ModelRegistry, load_model
+from engine.model_sources import ModelRegistry
+from engine.models import LoadedModel, load_model
+from engine.pipeline_call import (
+    BatchCancelled,
+    free_accelerator_memory,
+    is_out_of_memory,
+    run_pipeline,
+)
 from engine.settings import EngineSettings
 
 log = logging.getLogger(__name__)
 
 #: A batch keeps waiting while compatible jobs keep arriving, up to this many `max_wait_ms` in all.
 MAX_WAIT_STRETCH = 5
-
-
-class _BatchCancelled(JobCancelled):
-    """Raised from the step callback when every job of a running batch was cancelled."""
 
 
 class LocalEngine:
@@ -68,6 +68,8 @@ class LocalEngine:
         self._owners: dict[str, threading.Thread] = {}
         self._load_locks: dict[str, threading.Lock] = {}
         self._closing = False
+        self._admission = Admission(self.settings.max_queue, self.settings.max_jobs_per_owner,
+                                    retry_after_s=max(1.0, self.settings.max_wait_ms / 1000.0 * 2))
         self._last_sweep = 0.0
         if self.settings.preload:
             self.model(None)
@@ -124,15 +126,9 @@ class LocalEngine:
             if self._closing:
                 raise EngineClosed("the engine is shutting down")
             waiting = sum(len(queue) for queue in self._queues.values())
-            if waiting >= self.settings.max_queue:
-                raise QueueFull(f"the queue is full ({waiting} jobs waiting)", self._retry_after_s())
-            if self.settings.max_jobs_per_owner and request.owner is not None:
-                active = sum(1 for j in self._jobs.values() if j.request.owner == request.owner and not j.state.is_final)
-                if active >= self.settings.max_jobs_per_owner:
-                    raise TooManyJobs(
-                        f"you already have {active} unfinished jobs (limit {self.settings.max_jobs_per_owner})",
-                        self._retry_after_s(),
-                    )
+            unfinished = sum(1 for other in self._jobs.values()
+                             if other.request.owner == request.owner and not other.state.is_final)
+            self._admission.check(waiting, request.owner, unfinished)
             self._jobs[job.id] = job
             self._queues[loaded.name].append(job)
             self._lock.notify_all()
@@ -207,9 +203,6 @@ class LocalEngine:
         queue = self._queues.get(job.request.model or "")
         return queue.position(job) if queue is not None else 0
 
-    def _retry_after_s(self) -> float:
-        return max(1.0, self.settings.max_wait_ms / 1000.0 * 2)
-
     def _sweep_finished(self) -> None:
         now = time.time()
         if now - self._last_sweep < 1.0:
@@ -273,20 +266,20 @@ class LocalEngine:
         outcome = "succeeded"
         try:
             images = self._call_pipeline(loaded, jobs)
-        except _BatchCancelled:
+        except BatchCancelled:
             outcome = "cancelled"
             self._mark_cancelled(jobs)
         except Exception as error:
-            if _is_out_of_memory(error) and len(jobs) > 1:
+            if is_out_of_memory(error) and len(jobs) > 1:
                 log.warning("out of memory on a batch of %d jobs; retrying in two halves", len(jobs))
-                _free_accelerator_memory()
+                free_accelerator_memory()
                 half = len(jobs) // 2
                 self._run_batch(loaded, jobs[:half])
                 self._run_batch(loaded, jobs[half:])
                 return
-            outcome = "out_of_memory" if _is_out_of_memory(error) else "pipeline_error"
+            outcome = "out_of_memory" if is_out_of_memory(error) else "pipeline_error"
             if outcome == "out_of_memory":
-                _free_accelerator_memory()
+                free_accelerator_memory()
             else:
                 log.exception("batch of %d jobs failed on model %s", len(jobs), loaded.name)
             self._fail(jobs, f"{type(error).__name__}: {error}", outcome)
@@ -297,19 +290,9 @@ class LocalEngine:
             observer(report)
 
     def _call_pipeline(self, loaded: LoadedModel, jobs: list[Job]) -> list:
-        """One pipeline call for all images of `jobs`; returns the PIL images in job order."""
-        first = jobs[0].request
-        prompts, negatives, generators = [], [], []
-        for job in jobs:
-            prompt = loaded.pipeline_prompt(job.request.prompt)
-            negative = loaded.pipeline_prompt(job.request.negative_prompt)
-            for seed in job.request.image_seeds():
-                prompts.append(prompt)
-                negatives.append(negative)
-                generators.append(torch.Generator("cpu").manual_seed(seed))
+        """One pipeline call for all images of `jobs`, publishing each step; returns the images in job order."""
 
-        def on_step_end(pipeline, step_index, timestep, callback_kwargs):
-            total = int(getattr(pipeline, "num_timesteps", 0) or first.steps or 0)
+        def on_step(step_index: int, total: int) -> None:
             with self._lock:
                 for job in jobs:
                     if job.cancel_requested and job.state is JobState.RUNNING:
@@ -320,25 +303,9 @@ class LocalEngine:
                         job.touch()
                 self._lock.notify_all()
                 if all(job.state is JobState.CANCELLED for job in jobs):
-                    raise _BatchCancelled()
-            return callback_kwargs
+                    raise BatchCancelled()
 
-        pipeline = loaded.pipeline
-        pipeline.scheduler = loaded.schedulers.get(first.scheduler)
-        arguments = {
-            "prompt": prompts,
-            "height": first.height,
-            "width": first.width,
-            "num_inference_steps": first.steps,
-            "guidance_scale": first.guidance_scale,
-            "generator": generators,
-            "output_type": "pil",
-            "callback_on_step_end": on_step_end,
-        }
-        if first.negative_prompt and "negative_prompt" in loaded.call_parameters:
-            arguments["negative_prompt"] = negatives
-        with torch.inference_mode():
-            return list(pipeline(**arguments).images)
+        return run_pipeline(loaded, [job.request for job in jobs], on_step)
 
     def _deliver(self, jobs: list[Job], images: list, batch_size: int) -> None:
         now = time.time()
@@ -389,15 +356,3 @@ def _batch_deadline(first: Job, batch: list[Job], max_wait_s: float) -> float:
     `MAX_WAIT_STRETCH` waits after its first job."""
     newest = max(job.created_at for job in batch)
     return min(newest + max_wait_s, first.created_at + MAX_WAIT_STRETCH * max_wait_s)
-
-
-def _is_out_of_memory(error: BaseException) -> bool:
-    return isinstance(error, torch.cuda.OutOfMemoryError) or "out of memory" in str(error).lower()
-
-
-def _free_accelerator_memory() -> None:
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-
-
-

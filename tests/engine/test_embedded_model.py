@@ -7,7 +7,7 @@ import numpy as np
 from addin_server.config import Config
 from engine.api import GenerationRequest
 from engine.local import LocalEngine
-from engine.models import EMBEDDED_MODEL_DIR
+from engine.model_sources import EMBEDDED_MODEL_DIR
 
 
 def test_the_embedded_model_is_the_default_and_draws_every_shape_of_picture():

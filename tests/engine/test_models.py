@@ -11,7 +11,8 @@ from safetensors.torch import save_file
 from engine.api import GenerationRequest
 from engine.errors import ModelNotFound
 from engine.local import LocalEngine
-from engine.models import EMBEDDED_MODEL_NAME, ModelRegistry, ModelSource, load_model
+from engine.model_sources import EMBEDDED_MODEL_NAME, ModelRegistry, ModelSource
+from engine.models import load_model
 from engine.settings import EngineSettings
 
 

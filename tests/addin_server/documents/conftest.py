@@ -12,7 +12,7 @@ from PIL import Image
 
 from addin_server.documents.images import ImageMaker
 from engine.local import LocalEngine
-from engine.models import ModelRegistry
+from engine.model_sources import ModelRegistry
 from engine.settings import EngineSettings
 
 
