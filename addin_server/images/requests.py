@@ -13,27 +13,19 @@ from typing import Any
 from flask import Request
 
 from addin_server.errors import BadRequest, UnsupportedMediaType, server_error_for
+from addin_server.images.request_fields import (
+    OPENAI_FIELDS,
+    OPENAI_MODEL_ALIASES,
+    BodyField,
+    RequestLimits,
+    generation_fields,
+    job_fields,
+)
 from addin_server.services import services
-from engine.api import MAX_IMAGES_PER_REQUEST, MAX_STEPS, GenerationRequest
+from engine.api import GenerationRequest
 from engine.errors import InvalidRequest
 
-#: Model names OpenAI clients send by habit; they mean "this server's default model".
-OPENAI_MODEL_ALIASES = re.compile(r"^(dall-e-[23]|gpt-image-.*)$")
-RESPONSE_FORMATS = ("url", "b64_json")
-QUALITIES = ("standard", "hd", "low", "medium", "high", "auto")
-STYLES = ("vivid", "natural")
 _SIZE = re.compile(r"^(\d{1,5})x(\d{1,5})$")
-
-GENERATION_FIELDS = ("prompt", "negative_prompt", "n", "size", "steps", "guidance_scale", "seed", "model", "scheduler")
-JOB_FIELDS = GENERATION_FIELDS + ("width", "height")
-
-
-@dataclass(frozen=True)
-class RequestLimits:
-    """What this server lets one request ask for, on top of the engine's and the model's own limits."""
-
-    max_images: int = MAX_IMAGES_PER_REQUEST
-    max_steps: int = MAX_STEPS
 
 
 @dataclass(frozen=True)
@@ -64,30 +56,27 @@ def read_json_object(request: Request) -> dict[str, Any]:
 
 def parse_openai_request(body: dict[str, Any], model_names: list[str], limits: RequestLimits) -> OpenAIImageRequest:
     """Read an OpenAI Images body; `quality`, `style` and `user` are checked, then ignored."""
-    response_format = _optional(body, "response_format", str) or "url"
-    _check_choice("response_format", response_format, RESPONSE_FORMATS)
-    for name, choices in (("quality", QUALITIES), ("style", STYLES)):
-        value = _optional(body, name, str)
-        if value is not None:
-            _check_choice(name, value, choices)
-    _optional(body, "user", str)
-    model = _optional(body, "model", str)
+    fields = _by_name(generation_fields(limits) + OPENAI_FIELDS)
+    for name in ("response_format", "quality", "style", "user"):
+        _read(body, fields[name])
+    model = _read(body, fields["model"])
     if model is not None and model not in model_names and OPENAI_MODEL_ALIASES.match(model):
         model = None
-    generation = _generation_request(body, _check_model(model, model_names), limits, allow_width_height=False)
-    return OpenAIImageRequest(generation=generation, response_format=response_format)
+    generation = _generation_request(body, fields, _check_model(model, model_names), allow_width_height=False)
+    return OpenAIImageRequest(generation=generation, response_format=_read(body, fields["response_format"]) or "url")
 
 
 def parse_job_request(body: dict[str, Any], model_names: list[str], limits: RequestLimits) -> GenerationRequest:
     """Read a `POST /api/jobs` body: the generation fields, with `size` or `width`/`height`."""
-    unknown = sorted(set(body) - set(JOB_FIELDS))
+    fields = _by_name(job_fields(limits))
+    unknown = sorted(set(body) - set(fields))
     if unknown:
-        raise BadRequest(f"unknown field {unknown[0]!r}; known fields: {', '.join(JOB_FIELDS)}",
-                       "unknown_field", unknown[0])
+        raise BadRequest(f"unknown field {unknown[0]!r}; known fields: {', '.join(fields)}",
+                         "unknown_field", unknown[0])
     if "size" in body and ("width" in body or "height" in body):
         raise BadRequest("give either size or width and height, not both", "invalid_value", "size")
-    model = _check_model(_optional(body, "model", str), model_names)
-    return _generation_request(body, model, limits, allow_width_height=True)
+    model = _check_model(_read(body, fields["model"]), model_names)
+    return _generation_request(body, fields, model, allow_width_height=True)
 
 
 def _check_model(model: str | None, model_names: list[str]) -> str | None:
@@ -99,34 +88,36 @@ def _check_model(model: str | None, model_names: list[str]) -> str | None:
 
 
 def _generation_request(
-    body: dict[str, Any], model: str | None, limits: RequestLimits, allow_width_height: bool
+    body: dict[str, Any], fields: dict[str, BodyField], model: str | None, allow_width_height: bool
 ) -> GenerationRequest:
     """Build the engine's request and run its validation, naming the body's field on failure."""
     if body.get("prompt") is None:
         raise BadRequest("prompt is required", "missing_field", "prompt")
-    width, height = _size(_optional(body, "size", str))
+    width, height = _size(_read(body, fields["size"]))
     if allow_width_height and width is None:
-        width, height = _optional(body, "width", int), _optional(body, "height", int)
-    n = _optional(body, "n", int)
+        width, height = _read(body, fields["width"]), _read(body, fields["height"])
+    n = _read(body, fields["n"])
     request = GenerationRequest(
-        prompt=_optional(body, "prompt", str),
-        negative_prompt=_optional(body, "negative_prompt", str) or "",
+        prompt=_read(body, fields["prompt"]),
+        negative_prompt=_read(body, fields["negative_prompt"]) or "",
         n=1 if n is None else n,
         width=width,
         height=height,
-        steps=_optional(body, "steps", int),
-        guidance_scale=_optional(body, "guidance_scale", float),
-        seed=_optional(body, "seed", int),
+        steps=_read(body, fields["steps"]),
+        guidance_scale=_read(body, fields["guidance_scale"]),
+        seed=_read(body, fields["seed"]),
         model=model,
-        scheduler=_optional(body, "scheduler", str),
+        scheduler=_read(body, fields["scheduler"]),
     )
     try:
         request.validate()
     except InvalidRequest as error:
         raise server_error_for(error, size_param(body)) from None
-    for name, value, most in (("n", request.n, limits.max_images), ("steps", request.steps, limits.max_steps)):
-        if value is not None and value > most:
-            raise BadRequest(f"{name} must be at most {most} on this server, got {value}", "invalid_value", name)
+    # The engine's own limits passed; now this server's, which may be lower.
+    for field, value in ((fields["n"], request.n), (fields["steps"], request.steps)):
+        if value is not None and field.maximum is not None and value > field.maximum:
+            raise BadRequest(f"{field.name} must be at most {field.maximum:g} on this server, got {value}",
+                             "invalid_value", field.name)
     return request
 
 
@@ -146,20 +137,24 @@ def _size(size: str | None) -> tuple[int | None, int | None]:
     return int(match[1]), int(match[2])
 
 
-def _optional(body: dict[str, Any], name: str, kind: type) -> Any:
-    """`body[name]` if present and not null, checked to be of `kind` (an int is a fine float)."""
-    value = body.get(name)
+def _by_name(fields: tuple[BodyField, ...]) -> dict[str, BodyField]:
+    return {field.name: field for field in fields}
+
+
+def _read(body: dict[str, Any], field: BodyField) -> Any:
+    """`body[field.name]` if present and not null, checked to be of the field's type (an int is a fine float)
+    and, for a field with choices, one of them. Ranges are the engine's to check (`GenerationRequest.validate`)."""
+    value = body.get(field.name)
     if value is None:
         return None
-    accepted = (int, float) if kind is float else kind
+    accepted = (int, float) if field.kind is float else field.kind
     if isinstance(value, bool) or not isinstance(value, accepted):
-        raise BadRequest(f"{name} must be {_KIND_NAMES[kind]}, got {_json_type(value)}", "invalid_type", name)
+        raise BadRequest(f"{field.name} must be {_KIND_NAMES[field.kind]}, got {_json_type(value)}", "invalid_type",
+                         field.name)
+    if field.choices and value not in field.choices:
+        raise BadRequest(f"{field.name} must be one of {', '.join(field.choices)}, got {value!r}", "invalid_value",
+                         field.name)
     return value
-
-
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise BadRequest(f"{name} must be one of {', '.join(choices)}, got {value!r}", "invalid_value", name)
 
 
 _KIND_NAMES = {str: "a string", int: "an integer", float: "a number"}

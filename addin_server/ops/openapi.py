@@ -1,21 +1,16 @@
-"""The OpenAPI 3.1 description of the HTTP API, served at `/openapi.json` (Copilot plugins read it too).
-
-Written by hand next to the routes it describes; a test validates it with openapi-spec-validator and
-schemathesis checks the live server against it.
+"""The OpenAPI 3.1 description of the HTTP API, served at `/openapi.json`: its paths here, its schemas in
+`openapi_schemas.py` (request bodies generated from the routes' own field declarations). A test validates it
+with openapi-spec-validator and schemathesis checks the live server against it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from addin_server.images.requests import OPENAI_MODEL_ALIASES, RequestLimits
-from engine.api import MAX_GUIDANCE, MAX_PROMPT_CHARS, MAX_SEED
+from addin_server.images.request_fields import RequestLimits
+from addin_server.ops.openapi_schemas import component_schemas, ref
 
 API_VERSION = "1.0.0"
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _json(schema: dict[str, Any], description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -38,159 +33,12 @@ def _errors(*statuses: int) -> dict[str, Any]:
         headers = None
         if status in (429, 503):
             headers = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "string"}}}
-        responses[str(status)] = _json(_ref("Error"), descriptions[status], headers)
+        responses[str(status)] = _json(ref("Error"), descriptions[status], headers)
     return responses
 
 
-def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    return {**schema, "type": [schema["type"], "null"]}
-
-
-def _generation_properties(limits: RequestLimits) -> dict[str, Any]:
-    """The fields both generation bodies share, with this server's limits."""
-    return {
-        "prompt": {"type": "string", "minLength": 1, "maxLength": MAX_PROMPT_CHARS, "pattern": "\\S",
-                   "description": "What to draw"},
-        "negative_prompt": {"type": "string", "maxLength": MAX_PROMPT_CHARS, "description": "What to avoid"},
-        "n": {"type": "integer", "minimum": 1, "maximum": limits.max_images, "description": "Number of images"},
-        "size": {"type": "string", "pattern": "^(auto|[0-9]{1,5}x[0-9]{1,5})$",
-                 "description": "WIDTHxHEIGHT within the model's limits, or auto for its native size"},
-        "steps": {"type": "integer", "minimum": 1, "maximum": limits.max_steps, "description": "Denoising steps"},
-        "guidance_scale": {"type": "number", "minimum": 0, "maximum": MAX_GUIDANCE},
-        "seed": {"type": "integer", "minimum": 0, "maximum": MAX_SEED, "description": "Seed of the first image"},
-        "scheduler": {"type": "string", "description": "e.g. ddim, euler, euler_a, dpmpp_2m, unipc"},
-    }
-
-
-def _schemas(model_names: list[str], limits: RequestLimits) -> dict[str, Any]:
-    generation = _generation_properties(limits)
-    generation["model"] = {"type": "string", "enum": model_names, "description": "A model served here"}
-    openai_properties = {name: _nullable(schema) for name, schema in generation.items() if name not in ("prompt", "model")}
-    openai_properties["model"] = {
-        "anyOf": [{"type": "string", "enum": model_names}, {"type": "string", "pattern": OPENAI_MODEL_ALIASES.pattern},
-                  {"type": "null"}],
-        "description": "A model served here; dall-e-2, dall-e-3 and gpt-image-* mean the default",
-    }
-    return {
-        "Error": {
-            "type": "object", "required": ["error"],
-            "properties": {"error": {
-                "type": "object", "required": ["message", "type", "param", "code"],
-                "properties": {"message": {"type": "string"}, "type": {"type": "string"},
-                               "param": {"type": ["string", "null"]}, "code": {"type": ["string", "null"]}},
-            }},
-        },
-        "ImagesRequest": {
-            "type": "object", "required": ["prompt"], "additionalProperties": True,
-            "properties": {
-                "prompt": generation["prompt"],
-                **openai_properties,
-                "response_format": {"type": ["string", "null"], "enum": ["url", "b64_json", None]},
-                "quality": {"type": ["string", "null"], "enum": ["standard", "hd", "low", "medium", "high", "auto", None],
-                            "description": "Accepted and ignored"},
-                "style": {"type": ["string", "null"], "enum": ["vivid", "natural", None], "description": "Accepted and ignored"},
-                "user": {"type": ["string", "null"], "description": "Accepted and ignored; the caller is the signed-in user"},
-            },
-        },
-        "ImagesResponse": {
-            "type": "object", "required": ["created", "data"],
-            "properties": {
-                "created": {"type": "integer"},
-                "data": {"type": "array", "items": {
-                    "type": "object", "required": ["seed"],
-                    "properties": {"url": {"type": "string"}, "b64_json": {"type": "string"}, "seed": {"type": "integer"}},
-                }},
-            },
-        },
-        "JobRequest": {
-            "type": "object", "required": ["prompt"], "additionalProperties": False,
-            "properties": {
-                **generation,
-                "width": {"type": "integer", "minimum": 8, "maximum": 8192},
-                "height": {"type": "integer", "minimum": 8, "maximum": 8192},
-            },
-        },
-        "Image": {
-            "type": "object", "required": ["id", "url", "seed", "index", "width", "height"],
-            "properties": {"id": {"type": "string"}, "url": {"type": "string"}, "seed": {"type": "integer"},
-                           "index": {"type": "integer"}, "width": {"type": "integer"}, "height": {"type": "integer"}},
-        },
-        "Job": {
-            "type": "object",
-            "required": ["id", "object", "status", "created_at", "finished_at", "request", "progress", "images",
-                         "error", "links"],
-            "properties": {
-                "id": {"type": "string"},
-                "object": {"const": "job"},
-                "status": {"enum": ["queued", "running", "succeeded", "failed", "cancelled"]},
-                "created_at": {"type": "number"},
-                "finished_at": {"type": ["number", "null"]},
-                "request": {"type": "object"},
-                "progress": {
-                    "type": "object", "required": ["step", "total_steps", "queue_position"],
-                    "properties": {"step": {"type": "integer"}, "total_steps": {"type": "integer"},
-                                   "queue_position": {"type": "integer", "description": "0 once running"}},
-                },
-                "images": {"type": "array", "items": _ref("Image")},
-                "error": {"oneOf": [{"type": "null"}, {
-                    "type": "object", "required": ["message", "code"],
-                    "properties": {"message": {"type": "string"}, "code": {"type": "string"}},
-                }]},
-                "links": {"type": "object", "properties": {"self": {"type": "string"}, "events": {"type": "string"}}},
-            },
-        },
-        "DocumentSpec": _document_spec_schema(model_names),
-        "Document": {
-            "type": "object",
-            "required": ["id", "object", "status", "kind", "filename", "created_at", "finished_at", "progress", "error", "links"],
-            "properties": {
-                "id": {"type": "string"}, "object": {"const": "document"},
-                "status": {"enum": ["queued", "running", "succeeded", "failed", "cancelled"]},
-                "kind": {"enum": ["pptx", "docx"]}, "filename": {"type": "string"},
-                "created_at": {"type": "number"}, "finished_at": {"type": ["number", "null"]},
-                "progress": {"type": "object", "required": ["images_done", "images_total"],
-                             "properties": {"images_done": {"type": "integer"}, "images_total": {"type": "integer"}}},
-                "error": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["message", "code"]}]},
-                "links": {"type": "object"},
-            },
-        },
-        "DocumentList": {
-            "type": "object", "required": ["object", "data"],
-            "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": _ref("Document")}},
-        },
-        "JobList": {
-            "type": "object", "required": ["object", "data", "has_more"],
-            "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": _ref("Job")},
-                           "has_more": {"type": "boolean"}},
-        },
-    }
-
-
-def _document_spec_schema(model_names: list[str]) -> dict[str, Any]:
-    """A deck (`slides`) or a report (`blocks`); see addin_server/documents/spec.py."""
-    text = {"type": "string", "maxLength": 10000}
-    return {
-        "type": "object", "additionalProperties": False,
-        "properties": {
-            "kind": {"enum": ["deck", "report"]}, "title": text, "subtitle": text, "style": text,
-            "seed": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_SEED},
-            "seed_policy": {"enum": ["same", "increment"]},
-            "model": {"type": "string", "enum": model_names},
-            "slides": {"type": "array", "maxItems": 200, "items": {
-                "type": "object", "additionalProperties": False,
-                "properties": {"title": text, "bullets": {"type": "array", "items": text}, "image": text,
-                               "layout": {"enum": ["image_right", "image_left", "background", "image_only", "text"]},
-                               "notes": text}}},
-            "blocks": {"type": "array", "maxItems": 2000, "items": {
-                "type": "object", "additionalProperties": False,
-                "properties": {"heading": text, "level": {"type": "integer", "minimum": 1, "maximum": 9},
-                               "paragraph": text, "image": text, "caption": text}}},
-        },
-    }
-
-
 def _document_paths() -> dict[str, Any]:
-    document = _ref("Document")
+    document = ref("Document")
     started = _json(document, "The document job, started", {"Location": {"description": "Where to download it",
                                                                             "schema": {"type": "string"}}})
     # The server's ids are uuid4 hex; the pattern keeps "fill" (its own route) from reading as one.
@@ -205,7 +53,7 @@ def _document_paths() -> dict[str, Any]:
             "post": {
                 "operationId": "createDocument", "summary": "Build a deck (.pptx) or report (.docx) from a spec",
                 "requestBody": {"required": True, "content": {
-                    "application/json": {"schema": _ref("DocumentSpec")},
+                    "application/json": {"schema": ref("DocumentSpec")},
                     "multipart/form-data": {"schema": {"type": "object", "required": ["spec"], "properties": {
                         "spec": {"type": "string", "description": "The spec as JSON or YAML"},
                         "template": {"type": "string", "format": "binary", "description": ".pptx/.potx/.docx/.dotx"}}}},
@@ -213,7 +61,7 @@ def _document_paths() -> dict[str, Any]:
                 "responses": {"202": started, **_errors(400, 403, 413, 415, 429)},
             },
             "get": {"operationId": "listDocuments", "summary": "The caller's recent documents",
-                    "responses": {"200": _json(_ref("DocumentList"), "Documents"), **_errors(403)}},
+                    "responses": {"200": _json(ref("DocumentList"), "Documents"), **_errors(403)}},
         },
         "/api/documents/fill": {"post": {
             "operationId": "fillDocument", "summary": "Replace {{image: ...}} markers (and targets) in an uploaded file",
@@ -254,7 +102,7 @@ def _job_id_parameter(name: str = "job_id") -> dict[str, Any]:
 
 def openapi_document(model_names: list[str], limits: RequestLimits) -> dict[str, Any]:
     """The whole document, with this server's models and request limits."""
-    job = _ref("Job")
+    job = ref("Job")
     return {
         "openapi": "3.1.0",
         "info": {
@@ -263,7 +111,7 @@ def openapi_document(model_names: list[str], limits: RequestLimits) -> dict[str,
             "description": "Private image generation: an OpenAI-compatible images endpoint and a jobs API with progress.",
         },
         "components": {
-            "schemas": _schemas(model_names, limits),
+            "schemas": component_schemas(model_names, limits),
             "securitySchemes": {"entra": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                                           "description": "An Entra ID access token (not needed in local mode)"}},
         },
@@ -272,15 +120,15 @@ def openapi_document(model_names: list[str], limits: RequestLimits) -> dict[str,
             "/v1/images/generations": {"post": {
                 "operationId": "createImages",
                 "summary": "Generate images and wait for them (OpenAI Images API)",
-                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ImagesRequest")}}},
-                "responses": {"200": _json(_ref("ImagesResponse"), "The images"),
+                "requestBody": {"required": True, "content": {"application/json": {"schema": ref("ImagesRequest")}}},
+                "responses": {"200": _json(ref("ImagesResponse"), "The images"),
                               **_errors(400, 403, 409, 413, 415, 429, 500, 503, 504)},
             }},
             "/api/jobs": {
                 "post": {
                     "operationId": "createJob",
                     "summary": "Start a generation job and return at once",
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("JobRequest")}}},
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": ref("JobRequest")}}},
                     "responses": {
                         "202": _json(job, "The job, queued", {"Location": {"description": "The job's URL",
                                                                               "schema": {"type": "string"}}}),
@@ -295,7 +143,7 @@ def openapi_document(model_names: list[str], limits: RequestLimits) -> dict[str,
                         {"name": "before", "in": "query", "description": "created_at of the last job seen",
                          "schema": {"type": "number", "minimum": 0}},
                     ],
-                    "responses": {"200": _json(_ref("JobList"), "Jobs"), **_errors(400, 403)},
+                    "responses": {"200": _json(ref("JobList"), "Jobs"), **_errors(400, 403)},
                 },
             },
             "/api/jobs/{job_id}": {

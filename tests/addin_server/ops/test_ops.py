@@ -68,3 +68,25 @@ def test_no_documented_path_parameter_spells_a_fixed_route_beside_it(client):
                 assert not validator.is_valid(fixed), f"{path} documents {fixed!r}, which is {other}"
                 checked += 1
     assert checked  # /api/documents/fill beside /api/documents/{document_id}
+
+
+def test_the_request_schemas_come_from_the_fields_the_routes_read():
+    import pytest
+
+    from addin_server.errors import BadRequest
+    from addin_server.images.request_fields import RequestLimits, job_fields
+    from addin_server.images.requests import parse_job_request
+    from addin_server.ops.openapi import openapi_document
+
+    limits = RequestLimits(max_images=3, max_steps=7)
+    properties = openapi_document(["tiny"], limits)["components"]["schemas"]["JobRequest"]["properties"]
+    assert list(properties) == [field.name for field in job_fields(limits)]
+    assert (properties["n"]["maximum"], properties["steps"]["maximum"]) == (3, 7)
+    for field in job_fields(limits):
+        if field.maximum is None:
+            continue
+        assert properties[field.name]["maximum"] == field.maximum
+        just_past = field.maximum + (1 if field.kind is int else 0.5)
+        with pytest.raises(BadRequest) as raised:
+            parse_job_request({"prompt": "a red circle", field.name: just_past}, ["tiny"], limits)
+        assert raised.value.param == field.name
