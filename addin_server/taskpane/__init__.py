@@ -1,7 +1,9 @@
 """What Office loads from this server besides the API: the task pane page, its scripts, and the icons.
 
-The page is plain HTML and ES modules (no front-end build): `static/taskpane.js` drives the UI, `api.js` talks
-to this server, `office_host.js` is the only code that calls Office.js.
+The page is plain HTML and ES modules (no front-end build): `static/taskpane.js` starts the pane and runs a
+generation, `form.js`, `results.js` and `history.js` are its three parts (`tiles.js` draws their pictures,
+`messages.js` says what happened), `api.js` talks to this server, `sign_in.js` gets its token, and
+`office_host.js` is the only code that calls Office.js.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from addin_server.documents.sizing import generation_size
 from addin_server.errors import NotFound
 from addin_server.icons import OFFICE_SIZES, icon_png
 from addin_server.services import services
+from engine.api import MAX_PROMPT_CHARS, MAX_SEED
 
 bp = Blueprint("taskpane", __name__, static_folder="static", static_url_path="/taskpane/static")
 
@@ -40,7 +43,8 @@ def taskpane() -> str:
                   for name, (w, h) in SHAPES.items()},
         "styles": list(STYLE_PRESETS.items()),  # a list keeps the order (JSON objects get sorted)
     }
-    return render_template("taskpane/taskpane.html", settings=settings)
+    limits = {"prompt_chars": MAX_PROMPT_CHARS, "seed": MAX_SEED, "steps": config.server.max_steps}
+    return render_template("taskpane/taskpane.html", settings=settings, limits=limits)
 
 
 @bp.get("/icons/icon-<int:size>.png")

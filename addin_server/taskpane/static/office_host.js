@@ -1,8 +1,16 @@
 // The only code that calls Office.js. Universal paths first (setSelectedDataAsync in PowerPoint,
 // insertInlinePictureFromBase64 in Word); alt text, backgrounds and slide size only where the API set has them.
+// Signing in (sign_in.js) goes through here too: nested app authentication's check, Office SSO, the dialog.
 import { toBase64 } from "./base64.js";
 
 const WEB_IMAGE_LIMIT = 5 * 1024 * 1024;  // PowerPoint and Word on the web refuse bigger pictures
+
+// Calls `ready(true)` once Office has loaded the pane in PowerPoint or Word, `ready(false)` anywhere else
+// (a plain browser has no Office.js at all).
+export function whenOfficeReady(ready) {
+  if (typeof Office === "undefined") return ready(false);
+  Office.onReady(() => ready(inOffice()));
+}
 
 export function inOffice() {
   return typeof Office !== "undefined" && Office.context && ["PowerPoint", "Word"].includes(hostName());
@@ -101,4 +109,29 @@ async function asSmallerJpeg(image) {
     if (base64.length <= WEB_IMAGE_LIMIT) return base64;
   }
   throw new Error("The picture is too large for Office, even as a JPEG.");
+}
+
+// -- signing in (sign_in.js) ------------------------------------------------------------------------------------
+export function nestedAppAuthSupported() {
+  return supports("NestedAppAuth", "1.1");
+}
+
+export function officeSsoToken() {
+  return Office.auth.getAccessToken({ allowSignInPrompt: true, allowConsentPrompt: true });
+}
+
+// Our sign-in page in Office's dialog (MSAL's code flow on the server); resolves with the access token.
+export function openSignInDialog(url) {
+  return new Promise((resolve, reject) => {
+    Office.context.ui.displayDialogAsync(url, { height: 60, width: 30 }, (result) => {
+      if (result.status === Office.AsyncResultStatus.Failed) return reject(new Error(result.error.message));
+      const dialog = result.value;
+      dialog.addEventHandler(Office.EventType.DialogMessageReceived, (arg) => {
+        const message = JSON.parse(arg.message);
+        dialog.close();
+        if (message.status === "success") resolve(message.accessToken);
+        else reject(new Error(message.error));
+      });
+    });
+  });
 }

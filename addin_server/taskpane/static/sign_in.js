@@ -1,6 +1,7 @@
 // Who the pane acts for. Nothing in local mode. With Entra ID: nested app authentication (MSAL.js over
 // Office's bridge) where the host has it, else Office SSO (getAccessToken), else the sign-in dialog.
 import { ApiError } from "./api.js";
+import { nestedAppAuthSupported, officeSsoToken, openSignInDialog } from "./office_host.js";
 
 const signInNeeded = () => new ApiError(401, { error: { message: "Sign in to generate images.", code: "sign_in_needed" } });
 
@@ -12,7 +13,7 @@ export class SignIn {
   }
 
   get nested() {
-    return Office.context.requirements.isSetSupported("NestedAppAuth", "1.1");
+    return nestedAppAuthSupported();
   }
 
   // A token for this server, without asking the person anything; throws a 401 ApiError when they must sign in.
@@ -21,7 +22,7 @@ export class SignIn {
     if (this.dialogToken) return this.dialogToken;
     try {
       if (this.nested) return (await (await this.app()).acquireTokenSilent(this.request())).accessToken;
-      return await Office.auth.getAccessToken({ allowSignInPrompt: true, allowConsentPrompt: true });
+      return await officeSsoToken();
     } catch (error) {
       throw signInNeeded();
     }
@@ -33,7 +34,7 @@ export class SignIn {
       await (await this.app()).acquireTokenPopup(this.request());
       return;
     }
-    this.dialogToken = await signInWithDialog();
+    this.dialogToken = await openSignInDialog(`${location.origin}/auth/login`);
   }
 
   request() {
@@ -59,21 +60,5 @@ function loadScript(url) {
     script.onload = resolve;
     script.onerror = () => reject(new Error(`could not load ${url}`));
     document.head.append(script);
-  });
-}
-
-// Our /auth/login page in Office's dialog: MSAL's code flow on the server; resolves with the access token.
-function signInWithDialog() {
-  return new Promise((resolve, reject) => {
-    Office.context.ui.displayDialogAsync(`${location.origin}/auth/login`, { height: 60, width: 30 }, (result) => {
-      if (result.status === Office.AsyncResultStatus.Failed) return reject(new Error(result.error.message));
-      const dialog = result.value;
-      dialog.addEventHandler(Office.EventType.DialogMessageReceived, (arg) => {
-        const message = JSON.parse(arg.message);
-        dialog.close();
-        if (message.status === "success") resolve(message.accessToken);
-        else reject(new Error(message.error));
-      });
-    });
   });
 }
