@@ -58,8 +58,9 @@ def create_app(
         metrics=metrics,
         store=store,
         jobs=JobService(engine, store, metrics, config.server.retention_days),
-        documents=DocumentService(engine, store.database, instance_path, config.server.max_documents_per_user,
-                                  config.server.retention_days),
+        documents=DocumentService(
+            engine, store.database, instance_path, config.server.max_documents_per_user, config.server.retention_days
+        ),
         authenticator=authenticator or auth.authenticator_for(config.identity),
     )
     if config.identity.enabled:

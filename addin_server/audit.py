@@ -25,8 +25,16 @@ def audit_generation(user: User, request: GenerationRequest, kind: str, job_id: 
 def audit(user: User, kind: str, job_id: str, model: str | None, n: int, size: str, prompt: str) -> None:
     """One JSON line; the prompt is kept whole, hashed or left out as AUDIT_PROMPTS says."""
     tenant, person = user.id.split(":", 1) if ":" in user.id else ("local", user.id)
-    entry: dict[str, object] = {"time": round(time.time(), 3), "event": kind, "job": job_id, "tenant": tenant,
-                                "user": person, "model": model or "default", "n": n, "size": size}
+    entry: dict[str, object] = {
+        "time": round(time.time(), 3),
+        "event": kind,
+        "job": job_id,
+        "tenant": tenant,
+        "user": person,
+        "model": model or "default",
+        "n": n,
+        "size": size,
+    }
     policy = services().config.identity.audit_prompts
     if policy == "full":
         entry["prompt"] = prompt

@@ -21,7 +21,7 @@ class UsageError(BadRequest):
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    """"512x512" -> (512, 512)."""
+    """ "512x512" -> (512, 512)."""
     width, sep, height = text.lower().partition("x")
     if not sep or not width.isdigit() or not height.isdigit():
         raise UsageError(f"--size must look like 512x512, got {text!r}")
@@ -89,8 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_document_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="a model name from ENGINE_MODELS, a diffusers folder or a cached repo id")
     parser.add_argument("--seed", type=int, help="the document's seed, so its images look like a set")
-    parser.add_argument("--seed-policy", choices=("same", "increment"), default=None,
-                        help="same: every image uses --seed; increment: image i uses seed+i")
+    parser.add_argument(
+        "--seed-policy",
+        choices=("same", "increment"),
+        default=None,
+        help="same: every image uses --seed; increment: image i uses seed+i",
+    )
 
 
 def run_serve(args: argparse.Namespace, config: Config) -> int:
@@ -145,8 +149,15 @@ def run_generate(args: argparse.Namespace, config: Config) -> int:
 
     width, height = parse_size(args.size) if args.size else (None, None)
     request = GenerationRequest(
-        prompt=args.prompt, negative_prompt=args.negative, n=args.n, width=width, height=height,
-        steps=args.steps, guidance_scale=args.guidance, seed=args.seed, scheduler=args.scheduler,
+        prompt=args.prompt,
+        negative_prompt=args.negative,
+        n=args.n,
+        width=width,
+        height=height,
+        steps=args.steps,
+        guidance_scale=args.guidance,
+        seed=args.seed,
+        scheduler=args.scheduler,
     )
     request.validate()  # fail on bad input before loading a model
     engine, model_name = create_local_engine(config.engine, extra_model=args.model)
@@ -178,8 +189,9 @@ def run_document(args: argparse.Namespace, config: Config) -> int:
     spec = parse_spec(data, "deck" if kind == "pptx" else "report")
     template = _read_bytes(args.template) if args.template else None
     seed = args.seed if args.seed is not None else spec.seed
-    return _run_plan(lambda maker: plan_build(spec, maker, template), args, config, seed,
-                     args.seed_policy or spec.seed_policy)
+    return _run_plan(
+        lambda maker: plan_build(spec, maker, template), args, config, seed, args.seed_policy or spec.seed_policy
+    )
 
 
 def run_fill(args: argparse.Namespace, config: Config) -> int:
@@ -200,12 +212,24 @@ def run_fill(args: argparse.Namespace, config: Config) -> int:
         options_data["style"] = args.style
     options = parse_fill_options(options_data)
     data = _read_bytes(args.input)
-    return _run_plan(lambda maker: plan_fill(data, options, maker), args, config, args.seed, args.seed_policy or "same",
-                     expected_kind=_kind_of(args.out))
+    return _run_plan(
+        lambda maker: plan_fill(data, options, maker),
+        args,
+        config,
+        args.seed,
+        args.seed_policy or "same",
+        expected_kind=_kind_of(args.out),
+    )
 
 
-def _run_plan(make_plan, args: argparse.Namespace, config: Config, seed: int | None, seed_policy: str,
-              expected_kind: str | None = None) -> int:
+def _run_plan(
+    make_plan,
+    args: argparse.Namespace,
+    config: Config,
+    seed: int | None,
+    seed_policy: str,
+    expected_kind: str | None = None,
+) -> int:
     from tqdm import tqdm
 
     from addin_server.documents.images import ImageMaker
@@ -218,6 +242,7 @@ def _run_plan(make_plan, args: argparse.Namespace, config: Config, seed: int | N
         if expected_kind and plan.kind != expected_kind:
             raise UsageError(f"the input is a .{plan.kind} file; name the output .{plan.kind} too")
         with tqdm(total=len(plan.orders), desc="images", unit="image", file=sys.stderr, leave=False) as bar:
+
             def show(done: int, total: int) -> None:
                 bar.n = done
                 bar.refresh()
@@ -268,16 +293,24 @@ def cli_message(command: str, error: ServerError | EngineError) -> str:
 
 
 #: Flags that stand for a setting: given, they override its environment variable.
-FLAG_SETTINGS = {"host": "SERVER_HOST", "port": "SERVER_PORT", "certfile": "SERVER_CERTFILE",
-                 "keyfile": "SERVER_KEYFILE", "instance": "SERVER_INSTANCE_PATH"}
+FLAG_SETTINGS = {
+    "host": "SERVER_HOST",
+    "port": "SERVER_PORT",
+    "certfile": "SERVER_CERTFILE",
+    "keyfile": "SERVER_KEYFILE",
+    "instance": "SERVER_INSTANCE_PATH",
+}
 
 
 def settings_from_flags(args: argparse.Namespace) -> dict[str, str]:
     """The flags given that stand for settings, as the environment variables they override."""
     if (getattr(args, "certfile", None) is None) != (getattr(args, "keyfile", None) is None):
         raise UsageError("--certfile and --keyfile go together")
-    return {variable: str(getattr(args, flag)) for flag, variable in FLAG_SETTINGS.items()
-            if getattr(args, flag, None) is not None}
+    return {
+        variable: str(getattr(args, flag))
+        for flag, variable in FLAG_SETTINGS.items()
+        if getattr(args, flag, None) is not None
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

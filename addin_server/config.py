@@ -43,30 +43,50 @@ class ServerSettings:
 
     host: str = setting("SERVER_HOST", "127.0.0.1", "address to listen on (loopback only in local mode)")
     port: int = setting("SERVER_PORT", 8000, "port to listen on", minimum=0, maximum=65535)
-    instance_path: Path = setting("SERVER_INSTANCE_PATH", Path("instance"), "SQLite database and PNG files",
-                                  shown_default="`./instance`")
+    instance_path: Path = setting(
+        "SERVER_INSTANCE_PATH", Path("instance"), "SQLite database and PNG files", shown_default="`./instance`"
+    )
     certfile: Path | None = setting("SERVER_CERTFILE", None, "PEM certificate for HTTPS (with `SERVER_KEYFILE`)")
     keyfile: Path | None = setting("SERVER_KEYFILE", None, "PEM private key for HTTPS (with `SERVER_CERTFILE`)")
     threads: int = setting("SERVER_THREADS", 32, "gunicorn request threads per process", minimum=1)
     workers: int = setting("SERVER_WORKERS", 1, "gunicorn processes (each loads its own model)", minimum=1)
-    graceful_timeout_s: float = setting("SERVER_GRACEFUL_TIMEOUT_S", 60.0, "how long a stopping server lets "
-                                        "running work finish", minimum=1)
-    sync_timeout_s: float = setting("SERVER_SYNC_TIMEOUT_S", 300.0, "longest a synchronous request waits (then "
-                                    "504, job cancelled)", minimum=1)
-    max_request_bytes: int = setting("SERVER_MAX_REQUEST_BYTES", 1024 * 1024, "larger JSON bodies get 413",
-                                     minimum=1024)
-    secret_key: str = setting("SERVER_SECRET_KEY", "", "signs the sign-in dialog's session cookie (set it when "
-                              "running several workers)", shown_default="random per process")
-    retention_days: float = setting("IMAGES_RETENTION_DAYS", 30.0, "jobs, images and documents older than this "
-                                    "are deleted (0: never)", minimum=0)
-    max_images_per_request: int = setting("IMAGES_MAX_N", MAX_IMAGES_PER_REQUEST, "most images one request may "
-                                          "ask for", minimum=1, maximum=MAX_IMAGES_PER_REQUEST)
-    max_steps: int = setting("IMAGES_MAX_STEPS", MAX_STEPS, "most denoising steps one request may ask for",
-                             minimum=1, maximum=MAX_STEPS)
-    max_document_bytes: int = setting("DOCUMENTS_MAX_UPLOAD_BYTES", 100 * 1024 * 1024, "largest .pptx/.docx "
-                                      "upload or template; larger ones get 413", minimum=1024)
-    max_documents_per_user: int = setting("DOCUMENTS_MAX_PER_USER", 2, "documents in progress per user (more: "
-                                          "429)", minimum=1)
+    graceful_timeout_s: float = setting(
+        "SERVER_GRACEFUL_TIMEOUT_S", 60.0, "how long a stopping server lets running work finish", minimum=1
+    )
+    sync_timeout_s: float = setting(
+        "SERVER_SYNC_TIMEOUT_S", 300.0, "longest a synchronous request waits (then 504, job cancelled)", minimum=1
+    )
+    max_request_bytes: int = setting(
+        "SERVER_MAX_REQUEST_BYTES", 1024 * 1024, "larger JSON bodies get 413", minimum=1024
+    )
+    secret_key: str = setting(
+        "SERVER_SECRET_KEY",
+        "",
+        "signs the sign-in dialog's session cookie (set it when running several workers)",
+        shown_default="random per process",
+    )
+    retention_days: float = setting(
+        "IMAGES_RETENTION_DAYS", 30.0, "jobs, images and documents older than this are deleted (0: never)", minimum=0
+    )
+    max_images_per_request: int = setting(
+        "IMAGES_MAX_N",
+        MAX_IMAGES_PER_REQUEST,
+        "most images one request may ask for",
+        minimum=1,
+        maximum=MAX_IMAGES_PER_REQUEST,
+    )
+    max_steps: int = setting(
+        "IMAGES_MAX_STEPS", MAX_STEPS, "most denoising steps one request may ask for", minimum=1, maximum=MAX_STEPS
+    )
+    max_document_bytes: int = setting(
+        "DOCUMENTS_MAX_UPLOAD_BYTES",
+        100 * 1024 * 1024,
+        "largest .pptx/.docx upload or template; larger ones get 413",
+        minimum=1024,
+    )
+    max_documents_per_user: int = setting(
+        "DOCUMENTS_MAX_PER_USER", 2, "documents in progress per user (more: 429)", minimum=1
+    )
 
 
 @dataclass(frozen=True)
@@ -75,31 +95,64 @@ class IdentitySettings:
 
     client_id: str = setting("ENTRA_CLIENT_ID", "", "the API's app registration (client id); unset: local mode")
     tenant_id: str = setting("ENTRA_TENANT_ID", "", "your tenant id, or `organizations` for a multi-tenant app")
-    allowed_tenants: tuple[str, ...] = setting("ENTRA_ALLOWED_TENANTS", (), "tenant ids allowed in, "
-                                               "comma-separated (required with `organizations`)",
-                                               shown_default="`ENTRA_TENANT_ID`")
-    app_id_uris: tuple[str, ...] = setting("ENTRA_APP_ID_URI", (), "accepted audiences besides the client id, "
-                                           "e.g. `api://host/<client-id>` (comma-separated)")
-    required_scope: str = setting("ENTRA_REQUIRED_SCOPE", "access_as_user", "the delegated scope every user "
-                                  "token needs")
-    allowed_roles: tuple[str, ...] = setting("ENTRA_ALLOWED_ROLES", (), "app roles that admit app-only tokens "
-                                             "(none: app-only tokens are refused)")
-    client_secret: str = setting("ENTRA_CLIENT_SECRET", "", "for on-behalf-of calls to Microsoft Graph (saving "
-                                 "to OneDrive) and the sign-in dialog")
-    authority: str = setting("ENTRA_AUTHORITY", "https://login.microsoftonline.com", "where the OpenID "
-                             "configuration and signing keys come from", clean=lambda text: text.rstrip("/"))
-    ca_file: str = setting("ENTRA_CA_FILE", "", "extra CA bundle to trust for the authority (a private CA or an "
-                           "inspecting proxy)", shown_default="the system's")
-    rate_limit: str = setting("RATE_LIMIT", "60/minute", "per-user limit on generation requests (Flask-Limiter "
-                              "syntax)")
-    rate_limit_storage: str = setting("RATE_LIMIT_STORAGE_URI", "memory://", "where rate-limit counts live; "
-                                      "`redis://...` to share them between processes")
-    audit_prompts: str = setting("AUDIT_PROMPTS", "hash", "what the audit log keeps of prompts: `hash`, `full` "
-                                 "or `none`", choices=("hash", "full", "none"))
-    graph_url: str = setting("GRAPH_URL", "https://graph.microsoft.com", "Microsoft Graph, for saving documents "
-                             "to OneDrive", clean=lambda text: text.rstrip("/"))
-    onedrive_folder: str = setting("ONEDRIVE_FOLDER", "Generated images", "the OneDrive folder documents are "
-                                   "saved to", clean=lambda text: text.strip("/"))
+    allowed_tenants: tuple[str, ...] = setting(
+        "ENTRA_ALLOWED_TENANTS",
+        (),
+        "tenant ids allowed in, comma-separated (required with `organizations`)",
+        shown_default="`ENTRA_TENANT_ID`",
+    )
+    app_id_uris: tuple[str, ...] = setting(
+        "ENTRA_APP_ID_URI",
+        (),
+        "accepted audiences besides the client id, e.g. `api://host/<client-id>` (comma-separated)",
+    )
+    required_scope: str = setting(
+        "ENTRA_REQUIRED_SCOPE", "access_as_user", "the delegated scope every user token needs"
+    )
+    allowed_roles: tuple[str, ...] = setting(
+        "ENTRA_ALLOWED_ROLES", (), "app roles that admit app-only tokens (none: app-only tokens are refused)"
+    )
+    client_secret: str = setting(
+        "ENTRA_CLIENT_SECRET",
+        "",
+        "for on-behalf-of calls to Microsoft Graph (saving to OneDrive) and the sign-in dialog",
+    )
+    authority: str = setting(
+        "ENTRA_AUTHORITY",
+        "https://login.microsoftonline.com",
+        "where the OpenID configuration and signing keys come from",
+        clean=lambda text: text.rstrip("/"),
+    )
+    ca_file: str = setting(
+        "ENTRA_CA_FILE",
+        "",
+        "extra CA bundle to trust for the authority (a private CA or an inspecting proxy)",
+        shown_default="the system's",
+    )
+    rate_limit: str = setting("RATE_LIMIT", "60/minute", "per-user limit on generation requests (Flask-Limiter syntax)")
+    rate_limit_storage: str = setting(
+        "RATE_LIMIT_STORAGE_URI",
+        "memory://",
+        "where rate-limit counts live; `redis://...` to share them between processes",
+    )
+    audit_prompts: str = setting(
+        "AUDIT_PROMPTS",
+        "hash",
+        "what the audit log keeps of prompts: `hash`, `full` or `none`",
+        choices=("hash", "full", "none"),
+    )
+    graph_url: str = setting(
+        "GRAPH_URL",
+        "https://graph.microsoft.com",
+        "Microsoft Graph, for saving documents to OneDrive",
+        clean=lambda text: text.rstrip("/"),
+    )
+    onedrive_folder: str = setting(
+        "ONEDRIVE_FOLDER",
+        "Generated images",
+        "the OneDrive folder documents are saved to",
+        clean=lambda text: text.strip("/"),
+    )
 
     def __post_init__(self) -> None:
         # A single-tenant app admits its own tenant unless told otherwise.
@@ -120,8 +173,11 @@ class IdentitySettings:
 
 
 #: The settings dataclasses, in the order `addin-server settings` and the README list them.
-SETTINGS_GROUPS = {"Engine settings": (EngineSettings,), "Server settings": (ServerSettings,),
-                   "Entra ID settings": (IdentitySettings,)}
+SETTINGS_GROUPS = {
+    "Engine settings": (EngineSettings,),
+    "Server settings": (ServerSettings,),
+    "Entra ID settings": (IdentitySettings,),
+}
 
 
 @dataclass(frozen=True)
@@ -136,8 +192,11 @@ class Config:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
         """Read every setting from `env` (default: the process's environment), then `validate()`."""
         env = os.environ if env is None else env
-        config = cls(engine=load_settings(EngineSettings, env), server=load_settings(ServerSettings, env),
-                     identity=load_settings(IdentitySettings, env))
+        config = cls(
+            engine=load_settings(EngineSettings, env),
+            server=load_settings(ServerSettings, env),
+            identity=load_settings(IdentitySettings, env),
+        )
         return config.validate()
 
     def validate(self) -> Config:

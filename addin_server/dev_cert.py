@@ -53,36 +53,52 @@ def create(folder: Path, hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "::
     return files
 
 
-def issue(common_name: str, key, issuer: x509.Certificate | None, issuer_key, days: int, ca: bool,
-          hosts: tuple[str, ...] = ()) -> x509.Certificate:
+def issue(
+    common_name: str, key, issuer: x509.Certificate | None, issuer_key, days: int, ca: bool, hosts: tuple[str, ...] = ()
+) -> x509.Certificate:
     """A certificate for `key`, signed by `issuer_key` (self-signed when `issuer` is None)."""
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.timezone.utc)
     builder = (
-        x509.CertificateBuilder().subject_name(subject)
-        .issuer_name(issuer.subject if issuer is not None else subject).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer.subject if issuer is not None else subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
     )
     if ca:
-        builder = builder.add_extension(x509.KeyUsage(
-            digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-            key_encipherment=False, data_encipherment=False, key_agreement=False, encipher_only=False,
-            decipher_only=False), critical=True)
+        builder = builder.add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
     else:
         names = [x509.IPAddress(ipaddress.ip_address(host)) if _is_ip(host) else x509.DNSName(host) for host in hosts]
-        builder = (builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-                   .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False))
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False).add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
     return builder.sign(issuer_key if issuer is not None else key, hashes.SHA256())
 
 
 def trust_instructions(ca_file: Path) -> str:
     return (
         f"Trust the development CA once ({ca_file}):\n"
-        f"  Windows (PowerShell): Import-Certificate -FilePath \"{ca_file}\" -CertStoreLocation Cert:\\CurrentUser\\Root\n"
-        f"  macOS: security add-trusted-cert -r trustRoot -k ~/Library/Keychains/login.keychain-db \"{ca_file}\"\n"
-        f"  Linux (Debian/Ubuntu): sudo cp \"{ca_file}\" /usr/local/share/ca-certificates/addin-dev-ca.crt "
+        f'  Windows (PowerShell): Import-Certificate -FilePath "{ca_file}" '
+        "-CertStoreLocation Cert:\\CurrentUser\\Root\n"
+        f'  macOS: security add-trusted-cert -r trustRoot -k ~/Library/Keychains/login.keychain-db "{ca_file}"\n'
+        f'  Linux (Debian/Ubuntu): sudo cp "{ca_file}" /usr/local/share/ca-certificates/addin-dev-ca.crt '
         f"&& sudo update-ca-certificates\n"
         "Then run: addin-server serve --https"
     )
@@ -97,6 +113,7 @@ def _is_ip(host: str) -> bool:
 
 
 def _write_private(path: Path, key) -> None:
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     path.chmod(0o600)

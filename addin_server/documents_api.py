@@ -50,7 +50,7 @@ def create_document() -> tuple[Response, int, dict[str, str]]:
     """A spec as JSON (the body), or multipart with `spec` (JSON or YAML) and an optional `template` file."""
     if request.mimetype == "multipart/form-data":
         spec_data = load_spec_text(_form_text("spec", required=True))
-        template = _upload("template", required=False)
+        template = _upload("template")
     else:
         spec_data, template = read_json_object(request), None
     options = _generation_options(spec_data)
@@ -58,7 +58,8 @@ def create_document() -> tuple[Response, int, dict[str, str]]:
     maker = _service().maker(options["model"], spec.seed, spec.seed_policy)
     filename = (spec.title or spec.kind).strip()[:80] or spec.kind
     prompts = " | ".join(slide.image for slide in spec.slides if slide.image) or " | ".join(
-        block.image for block in spec.blocks if block.image)
+        block.image for block in spec.blocks if block.image
+    )
     return _start(filename, lambda: plan_build(spec, maker, template), maker, prompts)
 
 
@@ -66,8 +67,10 @@ def create_document() -> tuple[Response, int, dict[str, str]]:
 def fill_document() -> tuple[Response, int, dict[str, str]]:
     """Multipart: `file` (.pptx or .docx) and an optional `options` JSON (targets, style, seed, seed_policy, model)."""
     if request.mimetype != "multipart/form-data":
-        raise UnsupportedMediaType("upload the file as multipart/form-data with a 'file' field", "unsupported_media_type")
-    data = _upload("file", required=True)
+        raise UnsupportedMediaType(
+            "upload the file as multipart/form-data with a 'file' field", "unsupported_media_type"
+        )
+    data = _required_upload("file")
     raw = _form_text("options", required=False) or "{}"
     try:
         options_data = json.loads(raw)
@@ -92,8 +95,9 @@ def download_document(document_id: str) -> Response | tuple[Response, int, dict[
     """The file once it is ready; before that 202 with the job (and Retry-After); 409 if it failed."""
     job = _owned(document_id)
     if job.state is JobState.SUCCEEDED:
-        return send_file(_service().file_path(job), mimetype=job.content_type, as_attachment=True,
-                         download_name=job.filename)
+        return send_file(
+            _service().file_path(job), mimetype=job.content_type, as_attachment=True, download_name=job.filename
+        )
     if job.state.is_final:
         return jsonify(document_json(job)), 409, {}
     return jsonify(document_json(job)), 202, {"Retry-After": "1"}
@@ -125,14 +129,23 @@ def save_to_onedrive(document_id: str) -> Response:
 
 
 def document_json(job: DocumentJob) -> dict[str, Any]:
-    error = {"message": job.error, "code": job.error_code} if job.state in (JobState.FAILED, JobState.CANCELLED) else None
+    error = (
+        {"message": job.error, "code": job.error_code} if job.state in (JobState.FAILED, JobState.CANCELLED) else None
+    )
     return {
-        "id": job.id, "object": "document", "status": job.state.value, "kind": job.kind, "filename": job.filename,
-        "created_at": job.created_at, "finished_at": job.finished_at,
+        "id": job.id,
+        "object": "document",
+        "status": job.state.value,
+        "kind": job.kind,
+        "filename": job.filename,
+        "created_at": job.created_at,
+        "finished_at": job.finished_at,
         "progress": {"images_done": job.images_done, "images_total": job.images_total},
         "error": error,
-        "links": {"self": url_for("documents.document_status", document_id=job.id),
-                  "download": url_for("documents.download_document", document_id=job.id)},
+        "links": {
+            "self": url_for("documents.document_status", document_id=job.id),
+            "download": url_for("documents.download_document", document_id=job.id),
+        },
     }
 
 
@@ -159,13 +172,16 @@ def _generation_options(data: dict[str, Any]) -> dict[str, Any]:
     return {"model": model, "seed": seed, "seed_policy": policy}
 
 
-def _upload(name: str, required: bool) -> bytes | None:
+def _upload(name: str) -> bytes | None:
     upload = request.files.get(name)
-    if upload is None:
-        if required:
-            raise BadRequest(f"the {name!r} file is missing", "missing_field", name)
-        return None
-    return upload.read()
+    return upload.read() if upload is not None else None
+
+
+def _required_upload(name: str) -> bytes:
+    data = _upload(name)
+    if data is None:
+        raise BadRequest(f"the {name!r} file is missing", "missing_field", name)
+    return data
 
 
 def _form_text(name: str, required: bool) -> str:

@@ -35,8 +35,15 @@ def error_type(status: int) -> str:
 
 def error_response(error: ServerError) -> Response:
     """The JSON error body with the error's status and headers."""
-    body = {"error": {"message": error.message, "type": error_type(error.status), "param": error.param,
-                      "code": error.code, **error.extra}}
+    body = {
+        "error": {
+            "message": error.message,
+            "type": error_type(error.status),
+            "param": error.param,
+            "code": error.code,
+            **error.extra,
+        }
+    }
     response = jsonify(body)
     response.status_code = error.status
     response.headers.update(error.headers)

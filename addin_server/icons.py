@@ -22,12 +22,33 @@ def _glyph(draw: ImageDraw.ImageDraw, side: int, colour: tuple, width: int) -> N
     unit = side / 32
     frame = (7 * unit, 10 * unit, 23 * unit, 24 * unit)
     draw.rounded_rectangle(frame, radius=2 * unit, outline=colour, width=width)
-    draw.line([(9 * unit, 22 * unit), (14 * unit, 16 * unit), (17 * unit, 19.5 * unit), (19 * unit, 17.5 * unit),
-               (21 * unit, 22 * unit)], fill=colour, width=width, joint="curve")
+    draw.line(
+        [
+            (9 * unit, 22 * unit),
+            (14 * unit, 16 * unit),
+            (17 * unit, 19.5 * unit),
+            (19 * unit, 17.5 * unit),
+            (21 * unit, 22 * unit),
+        ],
+        fill=colour,
+        width=width,
+        joint="curve",
+    )
     draw.ellipse((17.5 * unit, 12.5 * unit, 20.5 * unit, 15.5 * unit), fill=colour)
     cx, cy, r, w = 24.5 * unit, 8 * unit, 4.5 * unit, 1.2 * unit
-    draw.polygon([(cx, cy - r), (cx + w, cy - w), (cx + r, cy), (cx + w, cy + w), (cx, cy + r), (cx - w, cy + w),
-                  (cx - r, cy), (cx - w, cy - w)], fill=colour)
+    draw.polygon(
+        [
+            (cx, cy - r),
+            (cx + w, cy - w),
+            (cx + r, cy),
+            (cx + w, cy + w),
+            (cx, cy + r),
+            (cx - w, cy + w),
+            (cx - r, cy),
+            (cx - w, cy - w),
+        ],
+        fill=colour,
+    )
 
 
 @lru_cache(maxsize=32)
@@ -45,5 +66,5 @@ def icon_png(size: int, outline: bool = False) -> bytes:
         image.paste(gradient.resize((side, side)), (0, 0), mask)
     _glyph(ImageDraw.Draw(image), side, (255, 255, 255, 255), max(SUPERSAMPLE, round(side / 16)))
     buffer = io.BytesIO()
-    image.resize((size, size), Image.LANCZOS).save(buffer, format="PNG")
+    image.resize((size, size), Image.Resampling.LANCZOS).save(buffer, format="PNG")
     return buffer.getvalue()

@@ -45,8 +45,9 @@ class ManifestSettings:
     def checked(self) -> ManifestSettings:
         url = urlparse(self.base_url)
         if url.scheme != "https" or not url.hostname or url.path not in ("", "/") or url.query:
-            raise ManifestError(f"--base-url must be https://HOST[:PORT] (Office loads add-ins over HTTPS only), "
-                                f"got {self.base_url!r}")
+            raise ManifestError(
+                f"--base-url must be https://HOST[:PORT] (Office loads add-ins over HTTPS only), got {self.base_url!r}"
+            )
         for name, value in (("--client-id", self.client_id), ("--id", self.addin_id)):
             if value is not None and not is_guid(value):
                 raise ManifestError(f"{name} must be a GUID, got {value!r}")
@@ -69,12 +70,19 @@ class ManifestSettings:
 
 
 def xml_manifest(settings: ManifestSettings) -> str:
-    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(manifest_templates_folder()), autoescape=True,
-                                     keep_trailing_newline=True)
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(manifest_templates_folder()), autoescape=True, keep_trailing_newline=True
+    )
     return environment.get_template("manifest.xml.j2").render(
-        addin_id=settings.addin_id, version=f"{settings.version}.0", provider=settings.provider, name=NAME,
-        description=DESCRIPTION, base_url=settings.base_url, taskpane_url=settings.taskpane_url,
-        client_id=settings.client_id, resource=settings.resource,
+        addin_id=settings.addin_id,
+        version=f"{settings.version}.0",
+        provider=settings.provider,
+        name=NAME,
+        description=DESCRIPTION,
+        base_url=settings.base_url,
+        taskpane_url=settings.taskpane_url,
+        client_id=settings.client_id,
+        resource=settings.resource,
     )
 
 
@@ -86,34 +94,68 @@ def unified_manifest(settings: ManifestSettings) -> dict:
         "manifestVersion": UNIFIED_SCHEMA_VERSION,
         "version": settings.version,
         "id": settings.addin_id,
-        "developer": {"name": settings.provider[:32], "websiteUrl": f"{settings.base_url}/",
-                      "privacyUrl": f"{settings.base_url}/", "termsOfUseUrl": f"{settings.base_url}/"},
+        "developer": {
+            "name": settings.provider[:32],
+            "websiteUrl": f"{settings.base_url}/",
+            "privacyUrl": f"{settings.base_url}/",
+            "termsOfUseUrl": f"{settings.base_url}/",
+        },
         "name": {"short": NAME, "full": f"{NAME} for Microsoft 365"},
         "description": {"short": "Private image generation for Word and PowerPoint", "full": DESCRIPTION},
         "icons": {"color": "color.png", "outline": "outline.png"},
         "accentColor": "#2846B4",
         "validDomains": [settings.host],
-        "extensions": [{
-            "requirements": {"scopes": ["document", "presentation"],
-                             "capabilities": [{"name": "ImageCoercion", "minVersion": "1.1"}]},
-            "runtimes": [{
-                "requirements": {"capabilities": [{"name": "ImageCoercion", "minVersion": "1.1"}]},
-                "id": "TaskpaneRuntime", "type": "general", "code": {"page": settings.taskpane_url},
-                "lifetime": "short",
-                "actions": [{"id": "OpenTaskpane", "type": "openPage", "pinnable": True, "view": "ImageGenerator"}],
-            }],
-            "ribbons": [{
-                "contexts": ["default"],
-                "tabs": [{"builtInTabId": "TabHome", "groups": [{
-                    "id": "ImageGeneratorGroup", "label": "Images", "icons": icons,
-                    "controls": [{"id": "OpenImageGenerator", "type": "button", "label": "Generate image",
-                                  "icons": icons, "actionId": "OpenTaskpane",
-                                  "supertip": {"title": "Generate image",
-                                               "description": "Describe a picture, pick one, insert it."}}],
-                }]}],
-            }],
-            "alternates": [{"hide": {"customOfficeAddin": {"officeAddinId": settings.addin_id}}}],
-        }],
+        "extensions": [
+            {
+                "requirements": {
+                    "scopes": ["document", "presentation"],
+                    "capabilities": [{"name": "ImageCoercion", "minVersion": "1.1"}],
+                },
+                "runtimes": [
+                    {
+                        "requirements": {"capabilities": [{"name": "ImageCoercion", "minVersion": "1.1"}]},
+                        "id": "TaskpaneRuntime",
+                        "type": "general",
+                        "code": {"page": settings.taskpane_url},
+                        "lifetime": "short",
+                        "actions": [
+                            {"id": "OpenTaskpane", "type": "openPage", "pinnable": True, "view": "ImageGenerator"}
+                        ],
+                    }
+                ],
+                "ribbons": [
+                    {
+                        "contexts": ["default"],
+                        "tabs": [
+                            {
+                                "builtInTabId": "TabHome",
+                                "groups": [
+                                    {
+                                        "id": "ImageGeneratorGroup",
+                                        "label": "Images",
+                                        "icons": icons,
+                                        "controls": [
+                                            {
+                                                "id": "OpenImageGenerator",
+                                                "type": "button",
+                                                "label": "Generate image",
+                                                "icons": icons,
+                                                "actionId": "OpenTaskpane",
+                                                "supertip": {
+                                                    "title": "Generate image",
+                                                    "description": "Describe a picture, pick one, insert it.",
+                                                },
+                                            }
+                                        ],
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                ],
+                "alternates": [{"hide": {"customOfficeAddin": {"officeAddinId": settings.addin_id}}}],
+            }
+        ],
     }
     if settings.client_id:
         manifest["webApplicationInfo"] = {"id": settings.client_id, "resource": settings.resource}

@@ -11,15 +11,26 @@ from flask_limiter import Limiter
 from addin_server.auth import current_user
 from addin_server.services import services
 
-GENERATION_ENDPOINTS = ("openai.create_images", "jobs.create_job", "documents.create_document",
-                        "documents.fill_document")
+GENERATION_ENDPOINTS = (
+    "openai.create_images",
+    "jobs.create_job",
+    "documents.create_document",
+    "documents.fill_document",
+)
 
 
 def init_app(app: Flask) -> None:
     """Wrap the generation endpoints (call after the blueprints are registered)."""
     identity = services(app).config.identity
-    limiter = Limiter(key_func=lambda: current_user().id, app=app, storage_uri=identity.rate_limit_storage,
-                      headers_enabled=True, strategy="moving-window", key_prefix="addin")
+    limiter = Limiter(
+        key_func=lambda: current_user().id,
+        app=app,
+        storage_uri=identity.rate_limit_storage,
+        headers_enabled=True,
+        strategy="moving-window",
+        key_prefix="addin",
+    )
     for endpoint in GENERATION_ENDPOINTS:
-        app.view_functions[endpoint] = limiter.limit(identity.rate_limit)(app.view_functions[endpoint])
+        limited = limiter.limit(identity.rate_limit)(app.view_functions[endpoint])
+        app.view_functions[endpoint] = limited  # type: ignore[assignment]  # Flask-Limiter's types allow async
     app.extensions["limiter"] = limiter

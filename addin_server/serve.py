@@ -81,7 +81,9 @@ def _on_starting(arbiter) -> None:
     from addin_server.images.store import ImageStore
 
     config: Config = arbiter.app.addin_config
-    stale = ImageStore(config.server.instance_path.resolve()).cancel_unfinished("the server stopped before the job finished")
+    stale = ImageStore(config.server.instance_path.resolve()).cancel_unfinished(
+        "the server stopped before the job finished"
+    )
     if stale:
         log.warning("marked %d jobs left unfinished by the last run as cancelled", stale)
 

@@ -51,7 +51,7 @@ def big_deck(megabytes: int) -> bytes:
     from PIL import Image
 
     deck = pptx.Presentation()
-    for number in range(megabytes):
+    for _number in range(megabytes):
         noise = Image.frombytes("RGB", (580, 580), os.urandom(580 * 580 * 3))
         picture = io.BytesIO()
         noise.save(picture, format="PNG", compress_level=1)
@@ -97,8 +97,10 @@ def main() -> None:
         # 1. Sixty images.
         total, generating, _ = timed_fill(deck_with_markers(args.slides), ImageMaker(engine, seed=1))
         share = (total - generating) / total
-        print(f"{args.slides}-slide deck: {total:.1f} s in all, {generating:.1f} s generating, "
-              f"{total - generating:.2f} s assembling ({share:.1%})")
+        print(
+            f"{args.slides}-slide deck: {total:.1f} s in all, {generating:.1f} s generating, "
+            f"{total - generating:.2f} s assembling ({share:.1%})"
+        )
 
         # 2. One image into a big deck.
         data = big_deck(args.big_mb)
@@ -109,21 +111,27 @@ def main() -> None:
             baseline = memory.peak_mb
             big_total, big_generating, output = timed_fill(data, ImageMaker(engine, seed=1))
         peak_mb = memory.peak_mb - baseline
-        print(f"{size_mb:.0f} MB deck, one image: {big_total:.2f} s ({big_generating:.2f} s generating), "
-              f"peak memory +{peak_mb:.0f} MB ({peak_mb / size_mb:.2f}x the file); output {len(output) / 2**20:.0f} MB")
+        print(
+            f"{size_mb:.0f} MB deck, one image: {big_total:.2f} s ({big_generating:.2f} s generating), "
+            f"peak memory +{peak_mb:.0f} MB ({peak_mb / size_mb:.2f}x the file); output {len(output) / 2**20:.0f} MB"
+        )
     finally:
         engine.close()
 
-    print(json.dumps({
-        "assembly_share": round(share, 4),
-        "assembly_seconds": round(total - generating, 3),
-        "images": args.slides,
-        "big_deck_mb": round(size_mb, 1),
-        "big_deck_seconds": round(big_total, 3),
-        "big_deck_assembly_seconds": round(big_total - big_generating, 3),
-        "big_deck_peak_mb": round(peak_mb, 1),
-        "big_deck_peak_ratio": round(peak_mb / size_mb, 2),
-    }))
+    print(
+        json.dumps(
+            {
+                "assembly_share": round(share, 4),
+                "assembly_seconds": round(total - generating, 3),
+                "images": args.slides,
+                "big_deck_mb": round(size_mb, 1),
+                "big_deck_seconds": round(big_total, 3),
+                "big_deck_assembly_seconds": round(big_total - big_generating, 3),
+                "big_deck_peak_mb": round(peak_mb, 1),
+                "big_deck_peak_ratio": round(peak_mb / size_mb, 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -27,8 +27,9 @@ def seconds_for(engine: LocalEngine, n: int, rounds: int) -> float:
     times = []
     for round_ in range(rounds + 1):
         started = time.perf_counter()
-        engine.submit(GenerationRequest(prompt="a small yellow star in the top left of a night sky", n=n,
-                                        seed=round_)).result(timeout=600)
+        engine.submit(
+            GenerationRequest(prompt="a small yellow star in the top left of a night sky", n=n, seed=round_)
+        ).result(timeout=600)
         if round_:  # the first is a warm-up
             times.append(time.perf_counter() - started)
     return statistics.median(times)
@@ -46,8 +47,10 @@ def main() -> None:
         four = seconds_for(engine, 4, args.rounds)
     finally:
         engine.close()
-    print(f"{limits.default_width}x{limits.default_height}, {limits.default_steps} steps: "
-          f"1 picture {one:.2f} s, 4 in one batch {four:.2f} s ({4 * one / four:.2f}x the pictures per second)")
+    print(
+        f"{limits.default_width}x{limits.default_height}, {limits.default_steps} steps: "
+        f"1 picture {one:.2f} s, 4 in one batch {four:.2f} s ({4 * one / four:.2f}x the pictures per second)"
+    )
     print(json.dumps({"one_s": round(one, 3), "four_s": round(four, 3), "batch_speedup": round(4 * one / four, 3)}))
 
 

@@ -53,9 +53,13 @@ def plain_call(engine: LocalEngine, request: GenerationRequest) -> None:
     loaded = engine.model(request.model)
     with torch.inference_mode():
         loaded.pipeline(
-            prompt=[request.prompt], height=request.height, width=request.width,
-            num_inference_steps=request.steps, guidance_scale=request.guidance_scale,
-            generator=[torch.Generator("cpu").manual_seed(request.seed or 0)], output_type="pil",
+            prompt=[request.prompt],
+            height=request.height,
+            width=request.width,
+            num_inference_steps=request.steps,
+            guidance_scale=request.guidance_scale,
+            generator=[torch.Generator("cpu").manual_seed(request.seed or 0)],
+            output_type="pil",
         )
 
 
@@ -93,17 +97,27 @@ def main() -> None:
     template = GenerationRequest(prompt="", steps=args.steps, width=width, height=height)
 
     def requests(count: int, round_index: int) -> list[GenerationRequest]:
-        prompts = ["a red circle", "a blue square on a yellow background", "a small green star, night",
-                   "a large pink heart in the top left", "an orange triangle above a purple diamond",
-                   "a white circle on a black background", "a brown square to the left of a gray star", "sunset"]
+        prompts = [
+            "a red circle",
+            "a blue square on a yellow background",
+            "a small green star, night",
+            "a large pink heart in the top left",
+            "an orange triangle above a purple diamond",
+            "a white circle on a black background",
+            "a brown square to the left of a gray star",
+            "sunset",
+        ]
         return [
-            GenerationRequest(**{**template.__dict__, "prompt": prompts[i % len(prompts)], "seed": 1000 * round_index + i})
-            .resolved(loaded.name, loaded.limits)
+            GenerationRequest(
+                **{**template.__dict__, "prompt": prompts[i % len(prompts)], "seed": 1000 * round_index + i}
+            ).resolved(loaded.name, loaded.limits)
             for i in range(count)
         ]
 
-    print(f"model {loaded.name} on {loaded.device} ({torch.get_num_threads()} threads), "
-          f"{requests(1, 0)[0].width}x{requests(1, 0)[0].height}, {requests(1, 0)[0].steps} steps")
+    print(
+        f"model {loaded.name} on {loaded.device} ({torch.get_num_threads()} threads), "
+        f"{requests(1, 0)[0].width}x{requests(1, 0)[0].height}, {requests(1, 0)[0].steps} steps"
+    )
     plain_call(engine, requests(1, 0)[0])  # warm up both paths
     engine.submit(requests(1, 0)[0]).result(timeout=600)
 
@@ -124,18 +138,26 @@ def main() -> None:
             measured[mode] = count / wall
             if count == 1:
                 single[mode] = wall
-            print(f"{count:>3} {mode:>10} {count / wall:>9.2f} {percentile(latencies, 0.5):>7.3f} "
-                  f"{percentile(latencies, 0.95):>7.3f} {max(peaks):>12.0f}")
+            print(
+                f"{count:>3} {mode:>10} {count / wall:>9.2f} {percentile(latencies, 0.5):>7.3f} "
+                f"{percentile(latencies, 0.95):>7.3f} {max(peaks):>12.0f}"
+            )
         ratios[count] = measured["engine"] / measured["sequential"]
     engine.close()
-    print("ratio (engine images/s / sequential images/s): "
-          + ", ".join(f"N={count}: {ratio:.2f}" for count, ratio in ratios.items()))
-    print(json.dumps({
-        "concurrency": 8,
-        "ratio": round(ratios[8], 3),
-        "ratios": {str(count): round(ratio, 3) for count, ratio in ratios.items()},
-        "single_request_ratio": round(single["engine"] / single["sequential"], 3),
-    }))
+    print(
+        "ratio (engine images/s / sequential images/s): "
+        + ", ".join(f"N={count}: {ratio:.2f}" for count, ratio in ratios.items())
+    )
+    print(
+        json.dumps(
+            {
+                "concurrency": 8,
+                "ratio": round(ratios[8], 3),
+                "ratios": {str(count): round(ratio, 3) for count, ratio in ratios.items()},
+                "single_request_ratio": round(single["engine"] / single["sequential"], 3),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
+import types
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -40,16 +41,20 @@ def direct_request(engine: LocalEngine, prompt: str, seed: int) -> float:
     return time.perf_counter() - started
 
 
-def http_request(session: requests.Session, url: str, prompt: str, seed: int) -> float:
+def http_request(session: requests.Session | types.ModuleType, url: str, prompt: str, seed: int) -> float:
     started = time.perf_counter()
-    response = session.post(url + "/v1/images/generations",
-                            json={"prompt": prompt, "seed": seed, "response_format": "b64_json"}, timeout=600)
+    response = session.post(
+        url + "/v1/images/generations",
+        json={"prompt": prompt, "seed": seed, "response_format": "b64_json"},
+        timeout=600,
+    )
     response.raise_for_status()
     return time.perf_counter() - started
 
 
 def images_per_second(run_one, requests_per_client: int) -> float:
     """Total images ÷ wall time for CONCURRENCY workers, each running `requests_per_client` requests."""
+
     def client(index: int) -> None:
         for round_ in range(requests_per_client):
             run_one(f"a red circle number {index}", 1000 * index + round_)
@@ -71,8 +76,11 @@ def main() -> None:
     settings = EngineSettings(default_model=args.model or "", max_jobs_per_owner=0)
     engine = LocalEngine(settings, ModelRegistry.from_settings("", settings.default_model))
     instance = Path(tempfile.mkdtemp(prefix="http-overhead-")) / "instance"
-    server = LiveServer(Path(args.model) if args.model else None, instance,
-                        env={"ENGINE_MAX_JOBS_PER_USER": "0", "RATE_LIMIT": "100000/minute"}).start()
+    server = LiveServer(
+        Path(args.model) if args.model else None,
+        instance,
+        env={"ENGINE_MAX_JOBS_PER_USER": "0", "RATE_LIMIT": "100000/minute"},
+    ).start()
     session = requests.Session()
     try:
         # Warm both paths once.
@@ -85,7 +93,10 @@ def main() -> None:
             direct.append(direct_request(engine, "a blue square on white", round_))
             http.append(http_request(session, server.url, "a blue square on white", round_))
         direct_median, http_median = statistics.median(direct), statistics.median(http)
-        print(f"single request: direct {direct_median * 1000:.0f} ms, HTTP {http_median * 1000:.0f} ms (median of {args.rounds})")
+        print(
+            f"single request: direct {direct_median * 1000:.0f} ms, HTTP {http_median * 1000:.0f} ms "
+            f"(median of {args.rounds})"
+        )
 
         # 2. Throughput at CONCURRENCY concurrent callers.
         def http_one(prompt: str, seed: int) -> None:
@@ -100,22 +111,28 @@ def main() -> None:
             http_rates.append(images_per_second(http_one, args.requests_per_client))
             print(f"  round {round_ + 1}: direct {direct_rates[-1]:.2f}, HTTP {http_rates[-1]:.2f} images/s")
         direct_rate, http_rate = statistics.mean(direct_rates), statistics.mean(http_rates)
-        print(f"{CONCURRENCY} concurrent: direct {direct_rate:.2f} images/s, HTTP {http_rate:.2f} images/s "
-              f"(mean of {args.throughput_rounds} rounds)")
+        print(
+            f"{CONCURRENCY} concurrent: direct {direct_rate:.2f} images/s, HTTP {http_rate:.2f} images/s "
+            f"(mean of {args.throughput_rounds} rounds)"
+        )
     finally:
         server.stop()
         engine.close()
 
-    print(json.dumps({
-        "latency_ratio": round(http_median / direct_median, 3),
-        "latency_overhead_ms": round((http_median - direct_median) * 1000, 1),
-        "throughput_ratio": round(http_rate / direct_rate, 3),
-        "direct_latency_s": round(direct_median, 3),
-        "http_latency_s": round(http_median, 3),
-        "direct_images_per_s": round(direct_rate, 3),
-        "http_images_per_s": round(http_rate, 3),
-        "concurrency": CONCURRENCY,
-    }))
+    print(
+        json.dumps(
+            {
+                "latency_ratio": round(http_median / direct_median, 3),
+                "latency_overhead_ms": round((http_median - direct_median) * 1000, 1),
+                "throughput_ratio": round(http_rate / direct_rate, 3),
+                "direct_latency_s": round(direct_median, 3),
+                "http_latency_s": round(http_median, 3),
+                "direct_images_per_s": round(direct_rate, 3),
+                "http_images_per_s": round(http_rate, 3),
+                "concurrency": CONCURRENCY,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

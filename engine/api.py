@@ -105,7 +105,8 @@ class GenerationRequest:
             value = getattr(request, name)
             if not limits.min_size <= value <= limits.max_size:
                 raise InvalidRequest(
-                    name, f"must be between {limits.min_size} and {limits.max_size} for model {model_name!r}, got {value}"
+                    name,
+                    f"must be between {limits.min_size} and {limits.max_size} for model {model_name!r}, got {value}",
                 )
             if value % limits.size_multiple:
                 raise InvalidRequest(
@@ -113,7 +114,8 @@ class GenerationRequest:
                 )
         if self.scheduler and limits.schedulers and self.scheduler not in limits.schedulers:
             raise InvalidRequest(
-                "scheduler", f"{self.scheduler!r} does not fit model {model_name!r}; choose one of {', '.join(limits.schedulers)}"
+                "scheduler",
+                f"{self.scheduler!r} does not fit model {model_name!r}; choose one of {', '.join(limits.schedulers)}",
             )
         return request
 
@@ -302,4 +304,3 @@ class EngineClient(Protocol):
     def close(self, wait: bool = True, timeout: float | None = None) -> None:
         """Stop taking work, cancel what is queued, let the running batch finish (waiting up to `timeout`)."""
         ...
-

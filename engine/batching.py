@@ -81,7 +81,8 @@ class Job:
             job_id=self.id,
             state=self.state,
             progress=Progress(
-                step=self.step, total_steps=self.total_steps or int(self.request.steps or 0),
+                step=self.step,
+                total_steps=self.total_steps or int(self.request.steps or 0),
                 queue_position=queue_position,
             ),
             request=self.request,

@@ -130,7 +130,9 @@ def _cast(raw: str, kind: Any, info: SettingInfo) -> Any:
         try:
             value = kind(raw)
         except ValueError:
-            raise ConfigError(f"{name} must be {'a whole number' if kind is int else 'a number'}, got {raw!r}") from None
+            raise ConfigError(
+                f"{name} must be {'a whole number' if kind is int else 'a number'}, got {raw!r}"
+            ) from None
         if info.minimum is not None and value < info.minimum:
             raise ConfigError(f"{name} must be at least {_number(info.minimum)}, got {_number(value)}")
         if info.maximum is not None and value > info.maximum:

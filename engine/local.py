@@ -68,8 +68,11 @@ class LocalEngine:
         self._owners: dict[str, threading.Thread] = {}
         self._load_locks: dict[str, threading.Lock] = {}
         self._closing = False
-        self._admission = Admission(self.settings.max_queue, self.settings.max_jobs_per_owner,
-                                    retry_after_s=max(1.0, self.settings.max_wait_ms / 1000.0 * 2))
+        self._admission = Admission(
+            self.settings.max_queue,
+            self.settings.max_jobs_per_owner,
+            retry_after_s=max(1.0, self.settings.max_wait_ms / 1000.0 * 2),
+        )
         self._last_sweep = 0.0
         if self.settings.preload:
             self.model(None)
@@ -126,8 +129,9 @@ class LocalEngine:
             if self._closing:
                 raise EngineClosed("the engine is shutting down")
             waiting = sum(len(queue) for queue in self._queues.values())
-            unfinished = sum(1 for other in self._jobs.values()
-                             if other.request.owner == request.owner and not other.state.is_final)
+            unfinished = sum(
+                1 for other in self._jobs.values() if other.request.owner == request.owner and not other.state.is_final
+            )
             self._admission.check(waiting, request.owner, unfinished)
             self._jobs[job.id] = job
             self._queues[loaded.name].append(job)

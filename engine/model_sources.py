@@ -113,4 +113,3 @@ def _name_for(location: str) -> str:
     if _REPO_ID.match(location) and not Path(location).exists():
         return location
     return Path(location).stem or location
-

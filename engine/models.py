@@ -26,8 +26,14 @@ from engine.prompt_words import keep_known_words
 from engine.schedulers import SchedulerChoice
 from engine.settings import LoadOptions
 
-_DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16, "fp16": torch.float16,
-           "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
+_DTYPES = {
+    "float32": torch.float32,
+    "fp32": torch.float32,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+}
 
 
 def choose_device(requested: str | None) -> torch.device:
@@ -262,4 +268,3 @@ def _limits_for(pipeline: Any, source: ModelSource, schedulers: SchedulerChoice)
     if source.kind != "hf_cache":
         values.update(ModelDefaults.read(Path(source.config or source.location)).overrides())
     return ModelLimits(**values)
-

@@ -14,14 +14,19 @@ DTYPE_NAMES = ("float32", "fp32", "float16", "fp16", "bfloat16", "bf16")
 class LoadOptions:
     """How to place a model: device and dtype (None: automatic) and the GPU-only speed options."""
 
-    device: str | None = setting("ENGINE_DEVICE", None, "`cuda`, `cuda:1`, `mps` or `cpu`",
-                                 shown_default="automatic")
-    dtype: str | None = setting("ENGINE_DTYPE", None, "`float32`, `float16` or `bfloat16`; a CPU runs fp32",
-                                choices=DTYPE_NAMES, shown_default="automatic")
+    device: str | None = setting("ENGINE_DEVICE", None, "`cuda`, `cuda:1`, `mps` or `cpu`", shown_default="automatic")
+    dtype: str | None = setting(
+        "ENGINE_DTYPE",
+        None,
+        "`float32`, `float16` or `bfloat16`; a CPU runs fp32",
+        choices=DTYPE_NAMES,
+        shown_default="automatic",
+    )
     vae_tiling: bool = setting("ENGINE_VAE_TILING", False, "decode large images in tiles (GPU only)")
     vae_slicing: bool = setting("ENGINE_VAE_SLICING", False, "decode a batch one image at a time (GPU only)")
-    channels_last: bool = setting("ENGINE_CHANNELS_LAST", False, "channels-last memory layout for the denoiser "
-                                  "(GPU only)")
+    channels_last: bool = setting(
+        "ENGINE_CHANNELS_LAST", False, "channels-last memory layout for the denoiser (GPU only)"
+    )
     compile: bool = setting("ENGINE_COMPILE", False, "`torch.compile` the denoiser (GPU only)")
 
 
@@ -29,18 +34,33 @@ class LoadOptions:
 class EngineSettings:
     """Which models to serve and how to batch and queue their requests."""
 
-    models: str = setting("ENGINE_MODELS", "", "models to serve, `name=source,...`; a source is a diffusers "
-                          "folder, a cached repo id or `FILE.safetensors#config=DIR`")
-    default_model: str = setting("ENGINE_MODEL", "", "the default model: a name from `ENGINE_MODELS` or a source",
-                                 shown_default="the embedded model")
+    models: str = setting(
+        "ENGINE_MODELS",
+        "",
+        "models to serve, `name=source,...`; a source is a diffusers "
+        "folder, a cached repo id or `FILE.safetensors#config=DIR`",
+    )
+    default_model: str = setting(
+        "ENGINE_MODEL",
+        "",
+        "the default model: a name from `ENGINE_MODELS` or a source",
+        shown_default="the embedded model",
+    )
     max_batch: int = setting("ENGINE_MAX_BATCH", 8, "most images in one pipeline call", minimum=1)
-    max_wait_ms: float = setting("ENGINE_MAX_WAIT_MS", 20.0, "how long a batch waits for another compatible "
-                                 "request after its newest one, in ms (5× this at most)", minimum=0)
-    max_queue: int = setting("ENGINE_MAX_QUEUE", 64, "most waiting jobs; past it requests are refused (HTTP 429)",
-                             minimum=1)
-    max_jobs_per_owner: int = setting("ENGINE_MAX_JOBS_PER_USER", 4, "most unfinished jobs per user (0: no limit)",
-                                      minimum=0)
-    result_ttl_s: float = setting("ENGINE_RESULT_TTL_S", 900.0, "seconds finished jobs stay readable in the "
-                                  "engine's memory", minimum=1)
+    max_wait_ms: float = setting(
+        "ENGINE_MAX_WAIT_MS",
+        20.0,
+        "how long a batch waits for another compatible request after its newest one, in ms (5× this at most)",
+        minimum=0,
+    )
+    max_queue: int = setting(
+        "ENGINE_MAX_QUEUE", 64, "most waiting jobs; past it requests are refused (HTTP 429)", minimum=1
+    )
+    max_jobs_per_owner: int = setting(
+        "ENGINE_MAX_JOBS_PER_USER", 4, "most unfinished jobs per user (0: no limit)", minimum=0
+    )
+    result_ttl_s: float = setting(
+        "ENGINE_RESULT_TTL_S", 900.0, "seconds finished jobs stay readable in the engine's memory", minimum=1
+    )
     preload: bool = setting("ENGINE_PRELOAD", True, "load the default model before serving")
     load: LoadOptions = field(default_factory=LoadOptions)

@@ -19,5 +19,10 @@ fi
 # torch==2.13.0 is the CPU build; pip's default would fetch a multi-GB CUDA build.
 python3 -m pip install --quiet --disable-pip-version-check torch==2.13.0 -e ".[test,training]"
 
+# Lint, format and types first: a finding fails the run before the slow tests start.
+python3 -m ruff check .
+python3 -m ruff format --check .
+python3 -m mypy
+
 export HF_HUB_OFFLINE=1
 python3 -m pytest "$@"

@@ -7,13 +7,14 @@ import json
 import shutil
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests import tiny_pipelines
 
 
-def _is_local(address: object) -> bool:
+def _is_local(address: Any) -> bool:
     if isinstance(address, (str, bytes)):  # a UNIX socket path
         return True
     host = address[0] if isinstance(address, tuple) else address
@@ -39,8 +40,15 @@ def no_network():
 
 
 #: The tiny model's limits: 64x64 by default, 32-128, 2 steps, guidance on (so prompts matter).
-TEST_MODEL_DEFAULTS = {"default_width": 64, "default_height": 64, "min_size": 32, "max_size": 128,
-                       "size_multiple": 8, "default_steps": 2, "default_guidance_scale": 5.0}
+TEST_MODEL_DEFAULTS = {
+    "default_width": 64,
+    "default_height": 64,
+    "min_size": 32,
+    "max_size": 128,
+    "size_multiple": 8,
+    "default_steps": 2,
+    "default_guidance_scale": 5.0,
+}
 
 
 @pytest.fixture(scope="session")
@@ -80,8 +88,22 @@ def redis_url(tmp_path_factory):
         pytest.fail("redis-server is not installed (scripts/test.sh installs it with apt-get)")
     port = free_port()
     folder = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen([executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no", "--dir", str(folder)], stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            executable,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:

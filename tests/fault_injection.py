@@ -9,7 +9,8 @@ class ExplodingPipeline:
     """Wraps a real pipeline; raises for prompts containing 'explode' (or, with oom, for any batch > 1)."""
 
     def __init__(self, pipeline, oom: bool = False) -> None:
-        self.pipeline, self.oom, self.batch_sizes = pipeline, oom, []
+        self.pipeline, self.oom = pipeline, oom
+        self.batch_sizes: list[int] = []
 
     def __getattr__(self, name):
         return getattr(self.pipeline, name)

@@ -54,8 +54,16 @@ class LocalIdentityProvider:
         now = int(time.time())
         tenant = overrides.pop("tid", TENANT)
         claims = {
-            "aud": CLIENT_ID, "iss": f"{self.base_url}/{tenant}/v2.0", "tid": tenant, "oid": "user-alice",
-            "name": "Alice", "scp": "access_as_user", "iat": now, "nbf": now, "exp": now + 3600, "ver": "2.0",
+            "aud": CLIENT_ID,
+            "iss": f"{self.base_url}/{tenant}/v2.0",
+            "tid": tenant,
+            "oid": "user-alice",
+            "name": "Alice",
+            "scp": "access_as_user",
+            "iat": now,
+            "nbf": now,
+            "exp": now + 3600,
+            "ver": "2.0",
         }
         claims.update(overrides)
         return {key: value for key, value in claims.items() if value is not None}
@@ -72,8 +80,11 @@ class LocalIdentityProvider:
         return {"keys": keys}
 
     def public_pem(self) -> bytes:
-        return self.keys[self.current_kid].public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return (
+            self.keys[self.current_kid]
+            .public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        )
 
     # -- the HTTPS server ----------------------------------------------------------------------------------------
 
@@ -127,13 +138,17 @@ class LocalIdentityProvider:
         if path.endswith("/v2.0/.well-known/openid-configuration"):
             tenant = path.split("/")[1]
             issuer_tenant = "{tenantid}" if tenant in ("organizations", "common") else tenant
-            return self._reply(handler, 200, {
-                "issuer": f"{self.base_url}/{issuer_tenant}/v2.0",
-                "jwks_uri": f"{self.base_url}/common/discovery/v2.0/keys",
-                "authorization_endpoint": f"{self.base_url}/{tenant}/oauth2/v2.0/authorize",
-                "token_endpoint": f"{self.base_url}/{tenant}/oauth2/v2.0/token",
-                "id_token_signing_alg_values_supported": ["RS256"],
-            })
+            return self._reply(
+                handler,
+                200,
+                {
+                    "issuer": f"{self.base_url}/{issuer_tenant}/v2.0",
+                    "jwks_uri": f"{self.base_url}/common/discovery/v2.0/keys",
+                    "authorization_endpoint": f"{self.base_url}/{tenant}/oauth2/v2.0/authorize",
+                    "token_endpoint": f"{self.base_url}/{tenant}/oauth2/v2.0/token",
+                    "id_token_signing_alg_values_supported": ["RS256"],
+                },
+            )
         if path.endswith("/oauth2/v2.0/authorize"):
             query = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(handler.path).query))
             code = uuid.uuid4().hex
@@ -163,17 +178,38 @@ class LocalIdentityProvider:
             if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" or "assertion" not in form:
                 return self._reply(handler, 400, {"error": "unsupported_grant_type"})
             assertion = jwt.decode(form["assertion"], options={"verify_signature": False})
-            client_info = base64.urlsafe_b64encode(json.dumps(
-                {"uid": assertion["oid"], "utid": assertion["tid"]}).encode()).decode().rstrip("=")
+            client_info = (
+                base64.urlsafe_b64encode(json.dumps({"uid": assertion["oid"], "utid": assertion["tid"]}).encode())
+                .decode()
+                .rstrip("=")
+            )
             graph_token = f"graph-token-for-{assertion['tid']}:{assertion['oid']}"
-            id_token = jwt.encode({"iss": f"{self.base_url}/{assertion['tid']}/v2.0", "aud": CLIENT_ID,
-                                   "oid": assertion["oid"], "tid": assertion["tid"], "sub": assertion["oid"],
-                                   "preferred_username": f"{assertion['oid']}@contoso.test",
-                                   "iat": int(time.time()), "exp": int(time.time()) + 3600},
-                                  "an unsigned test id token, never checked", algorithm="HS256")
-            return self._reply(handler, 200, {"token_type": "Bearer", "access_token": graph_token,
-                                              "expires_in": 3600, "scope": form.get("scope", ""),
-                                              "client_info": client_info, "id_token": id_token})
+            id_token = jwt.encode(
+                {
+                    "iss": f"{self.base_url}/{assertion['tid']}/v2.0",
+                    "aud": CLIENT_ID,
+                    "oid": assertion["oid"],
+                    "tid": assertion["tid"],
+                    "sub": assertion["oid"],
+                    "preferred_username": f"{assertion['oid']}@contoso.test",
+                    "iat": int(time.time()),
+                    "exp": int(time.time()) + 3600,
+                },
+                "an unsigned test id token, never checked",
+                algorithm="HS256",
+            )
+            return self._reply(
+                handler,
+                200,
+                {
+                    "token_type": "Bearer",
+                    "access_token": graph_token,
+                    "expires_in": 3600,
+                    "scope": form.get("scope", ""),
+                    "client_info": client_info,
+                    "id_token": id_token,
+                },
+            )
         if path.startswith("/graph/v1.0/me/drive/root:/") and path.endswith(":/createUploadSession"):
             name = urllib.parse.unquote(path.split("root:/", 1)[1].rsplit(":/", 1)[0])
             return self._reply(handler, 200, {"uploadUrl": f"{self.base_url}/graph/upload/{urllib.parse.quote(name)}"})
@@ -187,18 +223,40 @@ class LocalIdentityProvider:
         verifier = form.get("code_verifier", "").encode()
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).decode().rstrip("=")
         if challenge != request.get("code_challenge"):
-            return self._reply(handler, 400, {"error": "invalid_grant", "error_description": "PKCE verification failed"})
+            return self._reply(
+                handler, 400, {"error": "invalid_grant", "error_description": "PKCE verification failed"}
+            )
         tenant = TENANT if tenant in ("organizations", "common") else tenant
         oid = "dialog-user"
         id_token = jwt.encode(
-            {"iss": f"{self.base_url}/{tenant}/v2.0", "aud": CLIENT_ID, "oid": oid, "tid": tenant, "sub": oid,
-             "nonce": request.get("nonce"), "name": "Dialog User", "iat": int(time.time()),
-             "exp": int(time.time()) + 3600}, self.keys[self.current_kid], algorithm="RS256",
-            headers={"kid": self.current_kid})
+            {
+                "iss": f"{self.base_url}/{tenant}/v2.0",
+                "aud": CLIENT_ID,
+                "oid": oid,
+                "tid": tenant,
+                "sub": oid,
+                "nonce": request.get("nonce"),
+                "name": "Dialog User",
+                "iat": int(time.time()),
+                "exp": int(time.time()) + 3600,
+            },
+            self.keys[self.current_kid],
+            algorithm="RS256",
+            headers={"kid": self.current_kid},
+        )
         client_info = base64.urlsafe_b64encode(json.dumps({"uid": oid, "utid": tenant}).encode()).decode().rstrip("=")
-        return self._reply(handler, 200, {"token_type": "Bearer", "access_token": self.token(oid=oid, name="Dialog User"),
-                                          "expires_in": 3600, "scope": request.get("scope", ""),
-                                          "id_token": id_token, "client_info": client_info})
+        return self._reply(
+            handler,
+            200,
+            {
+                "token_type": "Bearer",
+                "access_token": self.token(oid=oid, name="Dialog User"),
+                "expires_in": 3600,
+                "scope": request.get("scope", ""),
+                "id_token": id_token,
+                "client_info": client_info,
+            },
+        )
 
     def _put(self, handler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
@@ -206,7 +264,7 @@ class LocalIdentityProvider:
         path = urllib.parse.unquote(urllib.parse.urlparse(handler.path).path)
         authorization = handler.headers.get("Authorization", "")
         if path.startswith("/graph/upload/"):
-            name = path[len("/graph/upload/"):]
+            name = path[len("/graph/upload/") :]
             start, end, total = _content_range(handler.headers["Content-Range"])
             self.uploads[name] = self.uploads.get(name, b"")[:start] + body
             if end + 1 < total:

@@ -37,8 +37,13 @@ def average_pipelines(pipelines: list[Path], out: Path) -> Path:
             raise CannotAverage(f"{pipeline}'s VAE differs from {first}'s: their UNets draw in different latents")
     if out.exists():
         raise CannotAverage(f"{out} already exists; choose a new folder")
-    averaged = {part: {name: _mean([load_file(str(pipeline / part / name)) for pipeline in pipelines], part)
-                       for name in _weight_files(first, part)} for part in AVERAGED_PARTS}
+    averaged = {
+        part: {
+            name: _mean([load_file(str(pipeline / part / name)) for pipeline in pipelines], part)
+            for name in _weight_files(first, part)
+        }
+        for part in AVERAGED_PARTS
+    }
     shutil.copytree(first, out)
     for part, files in averaged.items():
         for name, weights in files.items():
@@ -64,8 +69,13 @@ def _mean(state_dicts: list[dict[str, torch.Tensor]], part: str) -> dict[str, to
     for other in state_dicts[1:]:
         if {name: tensor.shape for name, tensor in other.items()} != shapes:
             raise CannotAverage(f"the {part}s are not one design (their weights' names or shapes differ)")
-    return {name: (sum(weights[name].float() for weights in state_dicts) / len(state_dicts)).to(tensor.dtype)
-            for name, tensor in first.items()}
+    return {name: (_total(state_dicts, name) / len(state_dicts)).to(tensor.dtype) for name, tensor in first.items()}
+
+
+def _total(state_dicts: list[dict[str, torch.Tensor]], name: str) -> torch.Tensor:
+    total = sum(weights[name].float() for weights in state_dicts)
+    assert isinstance(total, torch.Tensor)
+    return total
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -45,8 +45,7 @@ class Architecture:
 
     @classmethod
     def tiny(cls) -> Architecture:
-        return cls(text_width=32, text_layers=1, vae_width=8, unet_channels=(32, 32, 32),
-                   attention_heads=2)
+        return cls(text_width=32, text_layers=1, vae_width=8, unet_channels=(32, 32, 32), attention_heads=2)
 
     @property
     def vae_downscale(self) -> int:
@@ -79,10 +78,17 @@ def build_tokenizer() -> CLIPTokenizer:
 
 def build_text_encoder(architecture: Architecture, vocab_size: int) -> CLIPTextModel:
     config = CLIPTextConfig(
-        vocab_size=vocab_size, hidden_size=architecture.text_width, intermediate_size=architecture.text_width * 4,
-        num_hidden_layers=architecture.text_layers, num_attention_heads=max(1, architecture.text_width // 32),
-        max_position_embeddings=MAX_TOKENS, bos_token_id=0, eos_token_id=1, pad_token_id=1,
-        projection_dim=architecture.text_width, hidden_act="gelu",
+        vocab_size=vocab_size,
+        hidden_size=architecture.text_width,
+        intermediate_size=architecture.text_width * 4,
+        num_hidden_layers=architecture.text_layers,
+        num_attention_heads=max(1, architecture.text_width // 32),
+        max_position_embeddings=MAX_TOKENS,
+        bos_token_id=0,
+        eos_token_id=1,
+        pad_token_id=1,
+        projection_dim=architecture.text_width,
+        hidden_act="gelu",
     )
     return CLIPTextModel(config)
 
@@ -92,7 +98,9 @@ def build_vae(architecture: Architecture) -> AutoencoderTiny:
     through unchanged."""
     levels = architecture.vae_levels
     vae = AutoencoderTiny(
-        in_channels=3, out_channels=3, latent_channels=architecture.latent_channels,
+        in_channels=3,
+        out_channels=3,
+        latent_channels=architecture.latent_channels,
         encoder_block_out_channels=(architecture.vae_width,) * levels,
         decoder_block_out_channels=(architecture.decoder_width or architecture.vae_width,) * levels,
         # No block at full size in the encoder (a third cheaper to train), two at the latent's size in the decoder.
@@ -136,7 +144,7 @@ def grow_decoder(saved: AutoencoderTiny, architecture: Architecture) -> Autoenco
         old = old_layers[index] if index < len(old_layers) else None
         if isinstance(layer, AutoencoderTinyBlock) and not isinstance(old, AutoencoderTinyBlock):
             continue  # a new block: the identity (its last convolution starts at zero), its input being >= 0
-        if type(layer) is not type(old):
+        if old is None or type(layer) is not type(old):
             raise ValueError(refusal)
         old_convolutions = [m for m in old.modules() if isinstance(m, torch.nn.Conv2d)]
         new_convolutions = [m for m in layer.modules() if isinstance(m, torch.nn.Conv2d)]
@@ -160,7 +168,7 @@ def _widen_convolution(old: torch.nn.Conv2d, new: torch.nn.Conv2d, refusal: str)
         raise ValueError(refusal)
     new.weight[:out_old, :in_old] = old.weight
     new.weight[:out_old, in_old:] = 0.0
-    if old.bias is not None:
+    if old.bias is not None and new.bias is not None:
         new.bias[:out_old] = old.bias
 
 
@@ -170,18 +178,23 @@ def build_unet(architecture: Architecture) -> UNet2DConditionModel:
     every block knows the colours and sizes asked for; the standard SD pipeline drives it unchanged."""
     levels = len(architecture.unet_channels)
     full_size_down, full_size_up = (
-        ("CrossAttnDownBlock2D", "CrossAttnUpBlock2D") if architecture.attention_at_full_size
+        ("CrossAttnDownBlock2D", "CrossAttnUpBlock2D")
+        if architecture.attention_at_full_size
         else ("DownBlock2D", "UpBlock2D")
     )
     return UNet2DConditionModel(
-        sample_size=256 // architecture.vae_downscale, in_channels=architecture.latent_channels,
+        sample_size=256 // architecture.vae_downscale,
+        in_channels=architecture.latent_channels,
         out_channels=architecture.latent_channels,
-        block_out_channels=architecture.unet_channels, layers_per_block=architecture.unet_layers_per_block,
+        block_out_channels=architecture.unet_channels,
+        layers_per_block=architecture.unet_layers_per_block,
         down_block_types=(full_size_down,) + ("CrossAttnDownBlock2D",) * (levels - 1),
         up_block_types=("CrossAttnUpBlock2D",) * (levels - 1) + (full_size_up,),
-        cross_attention_dim=architecture.text_width, attention_head_dim=architecture.attention_heads,
+        cross_attention_dim=architecture.text_width,
+        attention_head_dim=architecture.attention_heads,
         norm_num_groups=min(32, min(architecture.unet_channels)),
-        addition_embed_type="text", addition_embed_type_num_heads=max(1, architecture.text_width // 32),
+        addition_embed_type="text",
+        addition_embed_type_num_heads=max(1, architecture.text_width // 32),
     )
 
 
@@ -207,16 +220,24 @@ def grow_unet(saved: UNet2DConditionModel, architecture: Architecture) -> UNet2D
 def training_scheduler() -> DDPMScheduler:
     """v-prediction on a zero-terminal-SNR cosine schedule (Lin et al. 2023): clean solid colours in few steps."""
     return DDPMScheduler(
-        num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type="v_prediction",
-        rescale_betas_zero_snr=True, clip_sample=False,
+        num_train_timesteps=1000,
+        beta_schedule="squaredcos_cap_v2",
+        prediction_type="v_prediction",
+        rescale_betas_zero_snr=True,
+        clip_sample=False,
     )
 
 
 def inference_scheduler() -> DDIMScheduler:
     """DDIM with trailing timesteps, as zero-terminal-SNR models need."""
     return DDIMScheduler(
-        num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type="v_prediction",
-        rescale_betas_zero_snr=True, timestep_spacing="trailing", clip_sample=False, set_alpha_to_one=True,
+        num_train_timesteps=1000,
+        beta_schedule="squaredcos_cap_v2",
+        prediction_type="v_prediction",
+        rescale_betas_zero_snr=True,
+        timestep_spacing="trailing",
+        clip_sample=False,
+        set_alpha_to_one=True,
         steps_offset=1,
     )
 

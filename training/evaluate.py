@@ -17,7 +17,7 @@ import json
 import random
 import sys
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +28,15 @@ from training.renderer import object_geometry, render_backgrounds, shape_mask
 from training.scenes import Scene, SceneObject, describe, random_scene
 from training.vocabulary import BACKGROUNDS, COLOURS, POSITIONS, SCENES, SHAPES, SIZES
 
-TARGETS = {"colour": 0.95, "shape": 0.85, "position": 0.90, "size": 0.85, "background": 0.95,
-           "two_objects": 0.80, "relation": 0.80}
+TARGETS = {
+    "colour": 0.95,
+    "shape": 0.85,
+    "position": 0.90,
+    "size": 0.85,
+    "background": 0.95,
+    "two_objects": 0.80,
+    "relation": 0.80,
+}
 FOREGROUND_DISTANCE = 0.22  # RGB distance (0-1 scale) from the background that makes a pixel foreground
 _PALETTE_NAMES = list(COLOURS)
 _PALETTE = np.array([COLOURS[name] for name in _PALETTE_NAMES], dtype=np.float32) / 255.0
@@ -77,7 +84,7 @@ class Verdicts:
 def evaluation_scenes(count: int, seed: int = 1234) -> list[Scene]:
     """A fixed mix: two thirds one object with every attribute stated, one third two objects in a relation."""
     rng = random.Random(seed)
-    scenes = []
+    scenes: list[Scene] = []
     while len(scenes) < count:
         scene = random_scene(rng, two_object_share=1 / 3)
         if len(scene.objects) == 1:
@@ -110,13 +117,15 @@ def held_back_prompt(scene: Scene, rng: random.Random) -> str:
     background = f"{scene.background} background"
     if len(scene.objects) == 2:
         first, second = (_held_back_object(obj, "size" in scene.stated, rng) for obj in scene.objects)
-        return f"{background} with {first}{rng.choice(_HELD_BACK_JOINERS[scene.relation])}{second}"
+        return f"{background} with {first}{rng.choice(_HELD_BACK_JOINERS[scene.relation or ''])}{second}"
     obj = scene.objects[0]
     described = _held_back_object(obj, True, rng)
-    return rng.choice((
-        f"{described}, {background}, {obj.position}",
-        f"{obj.position}: {background} with {described}",
-    ))
+    return rng.choice(
+        (
+            f"{described}, {background}, {obj.position}",
+            f"{obj.position}: {background} with {described}",
+        )
+    )
 
 
 def _held_back_object(obj: SceneObject, size_stated: bool, rng: random.Random) -> str:
@@ -128,7 +137,8 @@ def _held_back_object(obj: SceneObject, size_stated: bool, rng: random.Random) -
 
 # -- finding things in a picture ------------------------------------------------------------------------
 
-@lru_cache(maxsize=None)
+
+@cache
 def _unit_shape(shape: str) -> tuple[float, float]:
     """Area (in r^2) and centroid offset down from the centre (in r) of a canonical shape of half-extent r."""
     r, extent = 100.0, 160
@@ -146,11 +156,14 @@ def _canonical_mask(shape: str, height: int, width: int, cx: float, cy: float, r
 
 def _open(mask: np.ndarray) -> np.ndarray:
     """Erode then dilate by one pixel: drops night-sky dots and stray pixels, keeps objects."""
+
     def neighbours(m: np.ndarray, reduce) -> np.ndarray:
         padded = np.pad(m, 1, mode="edge")
-        stack = [padded[1 + dy : 1 + dy + m.shape[0], 1 + dx : 1 + dx + m.shape[1]]
-                 for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+        stack = [
+            padded[1 + dy : 1 + dy + m.shape[0], 1 + dx : 1 + dx + m.shape[1]] for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+        ]
         return reduce(stack)
+
     eroded = neighbours(mask, lambda s: np.logical_and.reduce(s))
     return neighbours(eroded, lambda s: np.logical_or.reduce(s))
 
@@ -163,7 +176,7 @@ def classify_background(picture: np.ndarray, scene: Scene) -> str:
     """The background whose plain rendering is closest, over the pixels where no object was asked for."""
     height, width, _ = picture.shape
     keep = np.ones((height, width), dtype=bool)
-    for shape, cx, cy, r in object_geometry(scene, height, width):
+    for _shape, cx, cy, r in object_geometry(scene, height, width):
         keep &= ~_canonical_mask("circle", height, width, cx, cy, r * 1.6)
     candidates = [replace(scene, background=name) for name in BACKGROUNDS]
     plains = render_backgrounds(candidates, height, width, torch.device("cpu")).permute(0, 2, 3, 1).numpy()
@@ -172,8 +185,9 @@ def classify_background(picture: np.ndarray, scene: Scene) -> str:
 
 
 def foreground(picture: np.ndarray, scene: Scene, background: str) -> np.ndarray:
-    plain = render_backgrounds([replace(scene, background=background)], *picture.shape[:2], torch.device("cpu"))
-    plain = plain[0].permute(1, 2, 0).numpy()
+    height, width = picture.shape[:2]
+    rendered = render_backgrounds([replace(scene, background=background)], height, width, torch.device("cpu"))
+    plain = rendered[0].permute(1, 2, 0).numpy()
     if background == "night":
         plain = np.full_like(plain, np.array(SCENES["night"][0], dtype=np.float32) / 255.0)
     return _open(np.sqrt(((picture - plain) ** 2).sum(axis=2)) > FOREGROUND_DISTANCE)
@@ -190,7 +204,7 @@ def best_shape(mask: np.ndarray) -> str:
         r = float(np.sqrt(area / unit_area))
         canonical = _canonical_mask(shape, height, width, cx, cy - centroid_offset * r, r)
         scores[shape] = (canonical & mask).sum() / max(1, (canonical | mask).sum())
-    return max(scores, key=scores.get)
+    return max(scores, key=lambda shape: scores[shape])
 
 
 def judge(picture: np.ndarray, scene: Scene, verdicts: Verdicts) -> None:
@@ -221,7 +235,8 @@ def judge(picture: np.ndarray, scene: Scene, verdicts: Verdicts) -> None:
         return
 
     colour_of_pixel = np.argmin(((picture[:, :, None, :] - _PALETTE) ** 2).sum(axis=3), axis=2)
-    centres, all_right = [], True
+    centres: list[tuple[float, float] | None] = []
+    all_right = True
     for obj in scene.objects:
         own = _open(mask & (colour_of_pixel == _PALETTE_NAMES.index(obj.colour)))
         if own.sum() < min_area:
@@ -237,19 +252,32 @@ def judge(picture: np.ndarray, scene: Scene, verdicts: Verdicts) -> None:
     verdicts.add("two_objects", all_right)
     if scene.relation and scene.relation != "and":
         first, second = centres
-        holds = first is not None and second is not None and {
-            "left of": first[0] < second[0] - 0.1,
-            "right of": first[0] > second[0] + 0.1,
-            "above": first[1] < second[1] - 0.1,
-            "below": first[1] > second[1] + 0.1,
-        }[scene.relation]
+        holds = (
+            first is not None
+            and second is not None
+            and {
+                "left of": first[0] < second[0] - 0.1,
+                "right of": first[0] > second[0] + 0.1,
+                "above": first[1] < second[1] - 0.1,
+                "below": first[1] > second[1] + 0.1,
+            }[scene.relation]
+        )
         verdicts.add("relation", bool(holds))
 
 
 # -- running it -------------------------------------------------------------------------------------------
 
-def evaluate(model: str, prompts: int, seeds: int, steps: int | None, guidance: float | None,
-             grid: Path | None = None, held_back: bool = False, scheduler: str | None = None) -> Verdicts:
+
+def evaluate(
+    model: str,
+    prompts: int,
+    seeds: int,
+    steps: int | None,
+    guidance: float | None,
+    grid: Path | None = None,
+    held_back: bool = False,
+    scheduler: str | None = None,
+) -> Verdicts:
     from engine.api import GenerationRequest
     from engine.local import LocalEngine
     from engine.settings import EngineSettings
@@ -260,11 +288,16 @@ def evaluate(model: str, prompts: int, seeds: int, steps: int | None, guidance: 
     texts = [write(scene, rng) for scene in scenes]
     engine = LocalEngine(EngineSettings(default_model=model, max_batch=8, max_wait_ms=50, max_queue=10_000))
     verdicts = Verdicts()
-    samples = []
+    samples: list = []
     try:
-        handles = [engine.submit(GenerationRequest(prompt=text, n=seeds, seed=0, steps=steps, guidance_scale=guidance,
-                                                     scheduler=scheduler))
-                   for text in texts]
+        handles = [
+            engine.submit(
+                GenerationRequest(
+                    prompt=text, n=seeds, seed=0, steps=steps, guidance_scale=guidance, scheduler=scheduler
+                )
+            )
+            for text in texts
+        ]
         for index, (scene, handle) in enumerate(zip(scenes, handles)):
             for image in handle.result(timeout=3600).images:
                 picture = np.asarray(image.image.convert("RGB"), dtype=np.float32) / 255.0
@@ -299,15 +332,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int)
     parser.add_argument("--guidance", type=float)
     parser.add_argument("--scheduler", help="one the model can run, e.g. dpmpp_2m or unipc (default: its own)")
-    parser.add_argument("--held-back", action="store_true",
-                        help="word the prompts in phrasings the trainer never writes")
-    parser.add_argument("--by-shape", action="store_true",
-                        help="also print the shape verdicts by the shape and the size asked for")
+    parser.add_argument(
+        "--held-back", action="store_true", help="word the prompts in phrasings the trainer never writes"
+    )
+    parser.add_argument(
+        "--by-shape", action="store_true", help="also print the shape verdicts by the shape and the size asked for"
+    )
     parser.add_argument("--grid", type=Path, help="write a grid of samples (first seed of the first 24 prompts)")
     args = parser.parse_args(argv)
     try:
-        verdicts = evaluate(args.model, args.prompts, args.seeds, args.steps, args.guidance, args.grid,
-                            args.held_back, args.scheduler)
+        verdicts = evaluate(
+            args.model, args.prompts, args.seeds, args.steps, args.guidance, args.grid, args.held_back, args.scheduler
+        )
     except EngineError as error:  # no such model, or steps, guidance or scheduler it cannot run
         parser.error(str(error))
     if args.by_shape:

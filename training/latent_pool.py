@@ -30,8 +30,9 @@ class LatentPool:
 
     def __init__(self, trainer: Trainer, capacity: int, least: int) -> None:
         self.trainer = trainer
-        self.capacity = {bucket: max(least, round(capacity * weight)) for bucket, weight in
-                         zip(ASPECT_BUCKETS, BUCKET_WEIGHTS)}
+        self.capacity = {
+            bucket: max(least, round(capacity * weight)) for bucket, weight in zip(ASPECT_BUCKETS, BUCKET_WEIGHTS)
+        }
         #: Per bucket, oldest first: (scene, latents, loss weights per latent cell).
         self.entries: dict[tuple[int, int], list[tuple[Scene, torch.Tensor, torch.Tensor]]] = {
             bucket: [] for bucket in ASPECT_BUCKETS
@@ -58,8 +59,9 @@ class LatentPool:
         trainer = self.trainer
         width, height = trainer._scaled(bucket[0]), trainer._scaled(bucket[1])
         plan = trainer.plan
-        scenes = trainer.random_scenes(count, plan.diffusion_two_object_share, plan.diffusion_small_object_share,
-                                       plan.diffusion_star_share)
+        scenes = trainer.random_scenes(
+            count, plan.diffusion_two_object_share, plan.diffusion_small_object_share, plan.diffusion_star_share
+        )
         pictures = render(scenes, height, width, trainer.device)
         latents = trainer._encode(pictures * 2.0 - 1.0)
         weigh = outline_weights if trainer.plan.diffusion_outline_weights else object_weights
@@ -86,4 +88,3 @@ def outline_weights(scenes: list[Scene], pictures: torch.Tensor) -> torch.Tensor
     grown = F.max_pool2d(inside, kernel_size=5, stride=1, padding=2)
     shrunk = -F.max_pool2d(-inside, kernel_size=5, stride=1, padding=2)
     return weights + 8.0 * (grown - shrunk)
-

@@ -97,17 +97,23 @@ PRESETS = {
     # not three; it draws a 256x256 picture on the CPU in about 1.2 s. (Six H200 minutes of it are far from
     # enough: the model card has the figures.)
     "gpu": TrainingPlan(
-        architecture=Architecture(vae_levels=4, latent_channels=4, unet_channels=(32, 64, 128, 192),
-                                  attention_at_full_size=False),
+        architecture=Architecture(
+            vae_levels=4, latent_channels=4, unet_channels=(32, 64, 128, 192), attention_at_full_size=False
+        ),
         vae=StagePlan(steps=100_000, batch=128, learning_rate=1e-3, minutes=3),
         diffusion=StagePlan(steps=100_000, batch=256, learning_rate=5e-4, minutes=10),
-        latent_pool=50_000, fresh_latents_per_step=64, ema_decay=0.9995,
+        latent_pool=50_000,
+        fresh_latents_per_step=64,
+        ema_decay=0.9995,
     ),
     # A few steps at tiny sizes: shows the trainer works end to end (tests).
     "tiny": TrainingPlan(
         architecture=Architecture.tiny(),
         vae=StagePlan(steps=3, batch=4, learning_rate=1e-3),
         diffusion=StagePlan(steps=3, batch=2, learning_rate=1e-3),
-        image_scale=0.25, vae_crop=32, latent_pool=8, fresh_latents_per_step=2,
+        image_scale=0.25,
+        vae_crop=32,
+        latent_pool=8,
+        fresh_latents_per_step=2,
     ),
 }

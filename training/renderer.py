@@ -54,9 +54,9 @@ def render_backgrounds(scenes: list[Scene], height: int, width: int, device: tor
     tops, bottoms = [], []
     for scene in scenes:
         if scene.background in SCENES:
-            top, bottom = SCENES[scene.background]
-            tops.append(torch.tensor(top, dtype=torch.float32) / 255.0)
-            bottoms.append(torch.tensor(bottom, dtype=torch.float32) / 255.0)
+            top_rgb, bottom_rgb = SCENES[scene.background]
+            tops.append(torch.tensor(top_rgb, dtype=torch.float32) / 255.0)
+            bottoms.append(torch.tensor(bottom_rgb, dtype=torch.float32) / 255.0)
         else:
             colour = torch.tensor(COLOURS[scene.background], dtype=torch.float32) / 255.0
             tops.append(colour)
@@ -86,9 +86,9 @@ def _paint_stars(image: torch.Tensor, seed: int) -> None:
                 values.append(brightness)
     rows = torch.tensor(ys, device=image.device)
     columns = torch.tensor(xs, device=image.device)
-    brightness = torch.tensor(values, device=image.device, dtype=image.dtype)
+    lights = torch.tensor(values, device=image.device, dtype=image.dtype)
     for channel in range(3):
-        image[channel].index_put_((rows, columns), brightness)
+        image[channel].index_put_((rows, columns), lights)
 
 
 def object_geometry(scene: Scene, height: int, width: int) -> list[tuple[str, float, float, float]]:
@@ -100,8 +100,9 @@ def object_geometry(scene: Scene, height: int, width: int) -> list[tuple[str, fl
     ]
 
 
-def render(scenes: list[Scene], height: int, width: int, device: torch.device | str = "cpu",
-           supersample: int = 2) -> torch.Tensor:
+def render(
+    scenes: list[Scene], height: int, width: int, device: torch.device | str = "cpu", supersample: int = 2
+) -> torch.Tensor:
     """Paint `scenes` at height x width: a float tensor (B, 3, H, W) in [0, 1]."""
     device = torch.device(device)
     big_h, big_w = height * supersample, width * supersample

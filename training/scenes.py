@@ -65,8 +65,12 @@ def random_scene(rng: random.Random, two_object_share: float = TWO_OBJECT_SHARE)
     position = rng.choice(tuple(POSITIONS)) if "position" in stated else DEFAULT_POSITION
     size = rng.choice(tuple(SIZES)) if "size" in stated else DEFAULT_SIZE
     obj = SceneObject(
-        shape=rng.choice(SHAPES), colour=rng.choice(_colours_for(background)), position=position, size=size,
-        centre=_jitter(rng, POSITIONS[position], 0.05), scale=rng.uniform(0.88, 1.12),
+        shape=rng.choice(SHAPES),
+        colour=rng.choice(_colours_for(background)),
+        position=position,
+        size=size,
+        centre=_jitter(rng, POSITIONS[position], 0.05),
+        scale=rng.uniform(0.88, 1.12),
     )
     return Scene(background, (obj,), None, frozenset(stated), rng.randrange(2**31))
 
@@ -84,9 +88,11 @@ def _two_object_scene(rng: random.Random) -> Scene:
     colours = rng.sample(_colours_for(background), 2)
     objects = tuple(
         SceneObject(
-            shape=rng.choice(SHAPES), colour=colour,
+            shape=rng.choice(SHAPES),
+            colour=colour,
             size=rng.choice(("small", "medium")) if "size" in stated else DEFAULT_SIZE,
-            centre=_jitter(rng, place, 0.04), scale=rng.uniform(0.9, 1.1),
+            centre=_jitter(rng, place, 0.04),
+            scale=rng.uniform(0.9, 1.1),
         )
         for colour, place in zip(colours, places)
     )
@@ -154,10 +160,16 @@ def _position_phrase(rng: random.Random, position: str) -> str:
     if position in _POSITION_PHRASES:
         return rng.choice(_POSITION_PHRASES[position])
     vertical, horizontal = position.split()
-    return rng.choice((
-        f"in the {position}", f"at the {position}", f"{position}", f"in the {position} corner",
-        f"{vertical}-{horizontal}", f"in the upper {horizontal}" if vertical == "top" else f"in the lower {horizontal}",
-    ))
+    return rng.choice(
+        (
+            f"in the {position}",
+            f"at the {position}",
+            f"{position}",
+            f"in the {position} corner",
+            f"{vertical}-{horizontal}",
+            f"in the upper {horizontal}" if vertical == "top" else f"in the lower {horizontal}",
+        )
+    )
 
 
 def _background_phrase(rng: random.Random, background: str) -> str:
@@ -168,10 +180,15 @@ def _background_phrase(rng: random.Random, background: str) -> str:
             "night": ("in a night sky", "at night", "night", "night sky", "in the night sky"),
         }[background]
         return rng.choice(options)
-    return rng.choice((
-        f"on a {background} background", f"{background} background", f"on {background}",
-        f"on a plain {background} background", f"with a {background} background",
-    ))
+    return rng.choice(
+        (
+            f"on a {background} background",
+            f"{background} background",
+            f"on {background}",
+            f"on a plain {background} background",
+            f"with a {background} background",
+        )
+    )
 
 
 _JOINERS = {
@@ -186,9 +203,14 @@ _JOINERS = {
 #: What a person may write before the request, every word one the model knows: behind one, a prompt's colour
 #: and shape words stand later than `describe` alone puts them (a colour word at the 23rd token of 24 is lost).
 LONG_LEAD_INS = (
-    "please make a nice simple picture of ", "please make a simple flat drawing of ", "please draw ",
-    "make a nice flat image of ", "a simple flat picture of ", "please make one simple icon: ",
-    "draw a nice picture of ", "please make an image of ",
+    "please make a nice simple picture of ",
+    "please make a simple flat drawing of ",
+    "please draw ",
+    "make a nice flat image of ",
+    "a simple flat picture of ",
+    "please make one simple icon: ",
+    "draw a nice picture of ",
+    "please make an image of ",
 )
 
 

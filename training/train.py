@@ -18,11 +18,13 @@ from training.trainer import Trainer, device_name
 
 
 def _block_counts(text: str) -> tuple[int, ...]:
-    """"3,2,2,1,1" -> (3, 2, 2, 1, 1), for --decoder-blocks."""
+    """ "3,2,2,1,1" -> (3, 2, 2, 1, 1), for --decoder-blocks."""
     try:
         return tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected whole numbers joined by commas, like 3,2,2,1,1; got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected whole numbers joined by commas, like 3,2,2,1,1; got {text!r}"
+        ) from None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -34,44 +36,80 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--vae-minutes", type=float, help="override the preset's VAE time budget")
     parser.add_argument("--diffusion-minutes", type=float, help="override the preset's diffusion time budget")
     parser.add_argument("--diffusion-batch", type=int, help="override the preset's diffusion batch size")
-    parser.add_argument("--diffusion-learning-rate", type=float,
-                        help="override the preset's peak diffusion learning rate (lower suits a continuation)")
-    parser.add_argument("--diffusion-two-object-share", type=float,
-                        help="the share of two-object scenes the diffusion stage trains on (default 0.35)")
-    parser.add_argument("--diffusion-outline-weights", action="store_true",
-                        help="weigh the diffusion loss 13x on the latent cells an object's edge crosses "
-                             "(default: 5x on an object's cells)")
-    parser.add_argument("--diffusion-small-object-share", type=float,
-                        help="the share of the diffusion stage's scenes whose objects are all small (default 0)")
-    parser.add_argument("--diffusion-low-noise-share", type=float,
-                        help=f"the share of each diffusion batch noised to a timestep under {LOW_NOISE_TIMESTEPS}, "
-                             "where the outlines are finished (default 0: every timestep alike)")
-    parser.add_argument("--diffusion-star-share", type=float,
-                        help="the share of the diffusion stage's scenes with one object turned into a star "
-                             "(default 0)")
-    parser.add_argument("--diffusion-long-prompt-share", type=float,
-                        help="the share of the diffusion stage's prompts written behind a long lead-in such as "
-                             "'please make a nice simple picture of' (default 0)")
+    parser.add_argument(
+        "--diffusion-learning-rate",
+        type=float,
+        help="override the preset's peak diffusion learning rate (lower suits a continuation)",
+    )
+    parser.add_argument(
+        "--diffusion-two-object-share",
+        type=float,
+        help="the share of two-object scenes the diffusion stage trains on (default 0.35)",
+    )
+    parser.add_argument(
+        "--diffusion-outline-weights",
+        action="store_true",
+        help="weigh the diffusion loss 13x on the latent cells an object's edge crosses "
+        "(default: 5x on an object's cells)",
+    )
+    parser.add_argument(
+        "--diffusion-small-object-share",
+        type=float,
+        help="the share of the diffusion stage's scenes whose objects are all small (default 0)",
+    )
+    parser.add_argument(
+        "--diffusion-low-noise-share",
+        type=float,
+        help=f"the share of each diffusion batch noised to a timestep under {LOW_NOISE_TIMESTEPS}, "
+        "where the outlines are finished (default 0: every timestep alike)",
+    )
+    parser.add_argument(
+        "--diffusion-star-share",
+        type=float,
+        help="the share of the diffusion stage's scenes with one object turned into a star (default 0)",
+    )
+    parser.add_argument(
+        "--diffusion-long-prompt-share",
+        type=float,
+        help="the share of the diffusion stage's prompts written behind a long lead-in such as "
+        "'please make a nice simple picture of' (default 0)",
+    )
     parser.add_argument("--continue-from", type=Path, help="a trained pipeline folder to go on training")
-    parser.add_argument("--decoder-minutes", type=float,
-                        help="with --continue-from: first train the VAE's decoder alone this long")
-    parser.add_argument("--decoder-width", type=int,
-                        help="with --decoder-minutes: widen the saved decoder to this many channels first")
-    parser.add_argument("--decoder-blocks", type=_block_counts,
-                        help="with --decoder-minutes: residual blocks per decoder level, from the latent's size "
-                             "up (e.g. 3,2,2,1,1); a level may only gain blocks")
-    parser.add_argument("--decoder-two-object-share", type=float,
-                        help="with --decoder-minutes: the share of two-object scenes the decoder trains on "
-                             "(default 0.35, as every other stage)")
-    parser.add_argument("--decoder-redrawn-share", type=float,
-                        help="with --decoder-minutes: the share of the decoder's pictures whose latents the UNet "
-                             "first redraws from part-way noise, as it draws them at inference (default 0)")
-    parser.add_argument("--decoder-small-object-share", type=float,
-                        help="with --decoder-minutes: the share of the decoder's pictures whose objects are all "
-                             "small (default 0)")
-    parser.add_argument("--decoder-star-share", type=float,
-                        help="with --decoder-minutes: the share of the decoder's pictures with one object turned "
-                             "into a star (default 0)")
+    parser.add_argument(
+        "--decoder-minutes", type=float, help="with --continue-from: first train the VAE's decoder alone this long"
+    )
+    parser.add_argument(
+        "--decoder-width", type=int, help="with --decoder-minutes: widen the saved decoder to this many channels first"
+    )
+    parser.add_argument(
+        "--decoder-blocks",
+        type=_block_counts,
+        help="with --decoder-minutes: residual blocks per decoder level, from the latent's size "
+        "up (e.g. 3,2,2,1,1); a level may only gain blocks",
+    )
+    parser.add_argument(
+        "--decoder-two-object-share",
+        type=float,
+        help="with --decoder-minutes: the share of two-object scenes the decoder trains on "
+        "(default 0.35, as every other stage)",
+    )
+    parser.add_argument(
+        "--decoder-redrawn-share",
+        type=float,
+        help="with --decoder-minutes: the share of the decoder's pictures whose latents the UNet "
+        "first redraws from part-way noise, as it draws them at inference (default 0)",
+    )
+    parser.add_argument(
+        "--decoder-small-object-share",
+        type=float,
+        help="with --decoder-minutes: the share of the decoder's pictures whose objects are all small (default 0)",
+    )
+    parser.add_argument(
+        "--decoder-star-share",
+        type=float,
+        help="with --decoder-minutes: the share of the decoder's pictures with one object turned "
+        "into a star (default 0)",
+    )
     args = parser.parse_args(argv)
 
     plan = replace(PRESETS[args.preset], seed=args.seed)
@@ -88,8 +126,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.decoder_minutes is not None:
         if not args.continue_from:
             parser.error("--decoder-minutes trains a saved VAE's decoder: it needs --continue-from")
-        plan = replace(plan, decoder=replace(plan.vae, learning_rate=plan.vae.learning_rate / 4,
-                                             minutes=args.decoder_minutes))
+        plan = replace(
+            plan, decoder=replace(plan.vae, learning_rate=plan.vae.learning_rate / 4, minutes=args.decoder_minutes)
+        )
     # Each share flag is its plan field's name in dashes.
     share_fields = [plan_field.name for plan_field in fields(TrainingPlan) if plan_field.name.endswith("_share")]
     decoder_shares = [name for name in share_fields if name.startswith("decoder_")]
@@ -105,8 +144,12 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"--{share_field.replace('_', '-')} is a share: from 0 to 1")
         plan = replace(plan, **{share_field: share})
     if args.decoder_width is not None or args.decoder_blocks is not None:
-        plan = replace(plan, architecture=replace(plan.architecture, decoder_width=args.decoder_width,
-                                                  decoder_blocks=args.decoder_blocks))
+        plan = replace(
+            plan,
+            architecture=replace(
+                plan.architecture, decoder_width=args.decoder_width, decoder_blocks=args.decoder_blocks
+            ),
+        )
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
@@ -129,4 +172,3 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
-

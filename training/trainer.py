@@ -1,8 +1,8 @@
 """The `Trainer`: runs a `TrainingPlan` on one device, stage by stage, and writes a diffusers pipeline folder.
 
-    1. the VAE on rendered scenes (or, going on from a saved pipeline, its decoder alone)
-    2. the text encoder and UNet together on the VAE's latents (`LatentPool`)
-    3. the pipeline, its engine defaults (`engine_defaults.json`) and training.json
+1. the VAE on rendered scenes (or, going on from a saved pipeline, its decoder alone)
+2. the text encoder and UNet together on the VAE's latents (`LatentPool`)
+3. the pipeline, its engine defaults (`engine_defaults.json`) and training.json
 """
 
 from __future__ import annotations
@@ -58,8 +58,10 @@ class Trainer:
 
     def __init__(self, plan: TrainingPlan, device: torch.device, log=print) -> None:
         if plan.decoder_redrawn_share and plan.vae_crop:
-            raise ValueError("--decoder-redrawn-share needs whole pictures (a preset without crops): the prompts "
-                             "that redraw them describe whole scenes")
+            raise ValueError(
+                "--decoder-redrawn-share needs whole pictures (a preset without crops): the prompts "
+                "that redraw them describe whole scenes"
+            )
         self.plan = plan
         self.device = device
         self.log = log
@@ -104,8 +106,9 @@ class Trainer:
     def _scaled(self, pixels: int) -> int:
         return int(pixels * self.plan.image_scale) // 16 * 16
 
-    def random_scenes(self, count: int, two_object_share: float, small_object_share: float = 0.0,
-                      star_share: float = 0.0) -> list[Scene]:
+    def random_scenes(
+        self, count: int, two_object_share: float, small_object_share: float = 0.0, star_share: float = 0.0
+    ) -> list[Scene]:
         """`count` random scenes, `two_object_share` of them with two objects, `small_object_share` with every
         object small (`made_small`) and `star_share` with one object a star (`with_a_star`)."""
         scenes = [random_scene(self.rng, two_object_share) for _ in range(count)]
@@ -116,8 +119,9 @@ class Trainer:
             scenes = [with_a_star(scene, self.rng) if self.rng.random() < star_share else scene for scene in scenes]
         return scenes
 
-    def vae_crops(self, count: int, weigh, two_object_share: float, small_object_share: float = 0.0,
-                  star_share: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, list[Scene]]:
+    def vae_crops(
+        self, count: int, weigh, two_object_share: float, small_object_share: float = 0.0, star_share: float = 0.0
+    ) -> tuple[torch.Tensor, torch.Tensor, list[Scene]]:
         """`count` square crops of rendered scenes in [-1, 1] (four from each picture, or whole pictures), their
         loss weights by `weigh` (`object_weights` or `outline_weights`) and the scene each was cut from; the
         scenes are drawn by `random_scenes` with the shares given."""
@@ -140,8 +144,7 @@ class Trainer:
     def train_vae(self) -> None:
         if self.vae_trained:
             return
-        self.report["vae"] = self._train_autoencoder("vae", self.plan.vae, self.vae, object_weights,
-                                                     TWO_OBJECT_SHARE)
+        self.report["vae"] = self._train_autoencoder("vae", self.plan.vae, self.vae, object_weights, TWO_OBJECT_SHARE)
         self.vae.register_to_config(scaling_factor=self._latent_scaling_factor())
 
     def train_decoder(self) -> None:
@@ -151,13 +154,28 @@ class Trainer:
         if stage is None:
             return
         plan = self.plan
-        self.report["decoder"] = self._train_autoencoder("decoder", stage, self.vae.decoder, outline_weights,
-                                                         plan.decoder_two_object_share, plan.decoder_redrawn_share,
-                                                         plan.decoder_small_object_share, plan.decoder_star_share)
+        self.report["decoder"] = self._train_autoencoder(
+            "decoder",
+            stage,
+            self.vae.decoder,
+            outline_weights,
+            plan.decoder_two_object_share,
+            plan.decoder_redrawn_share,
+            plan.decoder_small_object_share,
+            plan.decoder_star_share,
+        )
 
-    def _train_autoencoder(self, name: str, stage: StagePlan, trained: torch.nn.Module, weigh,
-                           two_object_share: float, redrawn_share: float = 0.0, small_object_share: float = 0.0,
-                           star_share: float = 0.0) -> dict[str, float]:
+    def _train_autoencoder(
+        self,
+        name: str,
+        stage: StagePlan,
+        trained: torch.nn.Module,
+        weigh,
+        two_object_share: float,
+        redrawn_share: float = 0.0,
+        small_object_share: float = 0.0,
+        star_share: float = 0.0,
+    ) -> dict[str, float]:
         """Train `trained` (the whole VAE, or its decoder alone) to give back rendered scenes drawn with the
         shares given (`random_scenes`), each pixel's error weighed by `weigh`, from latents the UNet redraws for
         `redrawn_share` of them; the VAE is left frozen for encoding."""
@@ -168,8 +186,9 @@ class Trainer:
         redrawn = round(redrawn_share * stage.batch)
 
         def step(index: int, progress: float) -> float:
-            crops, weights, scenes = self.vae_crops(stage.batch, weigh, two_object_share, small_object_share,
-                                                    star_share)
+            crops, weights, scenes = self.vae_crops(
+                stage.batch, weigh, two_object_share, small_object_share, star_share
+            )
             with self.autocast:
                 latents = self.vae.encode(crops).latents.float()
             if redrawn:
@@ -196,10 +215,15 @@ class Trainer:
         drawn back from there as the pipeline draws: their prompts, classifier-free guidance, DDIM."""
         scheduler = inference_scheduler()
         scheduler.set_timesteps(self.plan.default_steps, device=self.device)
-        timesteps = scheduler.timesteps[self.rng.choice(REDRAW_FIRST_STEPS):]
+        timesteps = scheduler.timesteps[self.rng.choice(REDRAW_FIRST_STEPS) :]
         prompts = [describe(scene, self.rng, self.plan.free_order_prompts) for scene in scenes]
-        token_ids = self.tokenizer(prompts + [""] * len(prompts), padding="max_length", max_length=MAX_TOKENS,
-                                   truncation=True, return_tensors="pt").input_ids.to(self.device)
+        token_ids = self.tokenizer(
+            prompts + [""] * len(prompts),
+            padding="max_length",
+            max_length=MAX_TOKENS,
+            truncation=True,
+            return_tensors="pt",
+        ).input_ids.to(self.device)
         scale = self.vae.config.scaling_factor
         sample = scheduler.add_noise(latents * scale, torch.randn_like(latents), timesteps[:1])
         with self.autocast:
@@ -242,14 +266,16 @@ class Trainer:
             latents = latents * self.vae.config.scaling_factor
             prompts = [self.diffusion_prompt(scene) for scene in scenes]
             noise = torch.randn_like(latents)
-            timesteps = torch.randint(0, self.noise_schedule.config.num_train_timesteps, (len(scenes),),
-                                      device=self.device)
+            timesteps = torch.randint(
+                0, self.noise_schedule.config.num_train_timesteps, (len(scenes),), device=self.device
+            )
             low = round(self.plan.diffusion_low_noise_share * len(scenes))
             timesteps[:low] = torch.randint(0, LOW_NOISE_TIMESTEPS, (low,), device=self.device)
             noisy = self.noise_schedule.add_noise(latents, noise, timesteps)
             target = self.noise_schedule.get_velocity(latents, noise, timesteps)
-            token_ids = self.tokenizer(prompts, padding="max_length", max_length=MAX_TOKENS, truncation=True,
-                                       return_tensors="pt").input_ids.to(self.device)
+            token_ids = self.tokenizer(
+                prompts, padding="max_length", max_length=MAX_TOKENS, truncation=True, return_tensors="pt"
+            ).input_ids.to(self.device)
             with self.autocast:
                 text = self.text_encoder(token_ids)[0]
                 prediction = self.unet(noisy, timesteps, text).sample
@@ -314,34 +340,46 @@ class Trainer:
         for module in (self.vae, self.text_encoder, self.unet):
             module.to("cpu", torch.float16)  # half the bytes on disk; the engine loads them as fp32 on a CPU
         pipeline = StableDiffusionPipeline(
-            vae=self.vae, text_encoder=self.text_encoder, tokenizer=self.tokenizer, unet=self.unet,
-            scheduler=inference_scheduler(), safety_checker=None, feature_extractor=None,
+            vae=self.vae,
+            text_encoder=self.text_encoder,
+            tokenizer=self.tokenizer,
+            unet=self.unet,
+            scheduler=inference_scheduler(),
+            safety_checker=None,
+            feature_extractor=None,
             requires_safety_checker=False,
         )
         pipeline.save_pretrained(out, safe_serialization=True)
         scale = self.plan.image_scale
         size_multiple = max(16, int(64 * scale))
         ModelDefaults(
-            default_width=int(256 * scale), default_height=int(256 * scale),
-            min_size=size_multiple * 2, max_size=int(512 * scale) if scale < 1 else 512,
+            default_width=int(256 * scale),
+            default_height=int(256 * scale),
+            min_size=size_multiple * 2,
+            max_size=int(512 * scale) if scale < 1 else 512,
             size_multiple=size_multiple,
-            default_steps=self.plan.default_steps, default_guidance_scale=self.plan.default_guidance_scale,
-            default_scheduler="ddim", known_words=tuple(known_words()),
+            default_steps=self.plan.default_steps,
+            default_guidance_scale=self.plan.default_guidance_scale,
+            default_scheduler="ddim",
+            known_words=tuple(known_words()),
         ).write(out)
-        self.report.update({
-            "plan": asdict(self.plan),
-            "device": device_name(self.device),
-            "parameters": {"text_encoder": parameter_count(self.text_encoder), "vae": parameter_count(self.vae),
-                           "unet": parameter_count(self.unet)},
-            "torch": torch.__version__,
-        })
+        self.report.update(
+            {
+                "plan": asdict(self.plan),
+                "device": device_name(self.device),
+                "parameters": {
+                    "text_encoder": parameter_count(self.text_encoder),
+                    "vae": parameter_count(self.vae),
+                    "unet": parameter_count(self.unet),
+                },
+                "torch": torch.__version__,
+            }
+        )
         (out / "training.json").write_text(json.dumps(self.report, indent=2) + "\n")
         return out
 
 
-
-def _set_learning_rate(optimiser: torch.optim.Optimizer, peak: float, index: int, progress: float,
-                       warmup: int) -> None:
+def _set_learning_rate(optimiser: torch.optim.Optimizer, peak: float, index: int, progress: float, warmup: int) -> None:
     """Linear warm-up, then a linear decay to a tenth of the peak by the end of the stage's budget."""
     for group in optimiser.param_groups:
         group["lr"] = peak * min(1.0, (index + 1) / warmup) * (1.0 - 0.9 * min(1.0, progress))
@@ -350,6 +388,5 @@ def _set_learning_rate(optimiser: torch.optim.Optimizer, peak: float, index: int
 def device_name(device: torch.device) -> str:
     """The card's name, or the CPU and its thread count: recorded in training.json."""
     if device.type == "cuda":
-        return torch.cuda.getdevice_name(device)
+        return torch.cuda.get_device_name(device)
     return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
-

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    Response,
     redirect,
     render_template,
     request,
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 
 from addin_server.services import services
 
@@ -34,7 +34,7 @@ def _client():
 
 
 @bp.get("/login")
-def login() -> Response:
+def login() -> ResponseReturnValue:
     if services().on_behalf_of is None:
         return _result(False, "sign-in is not configured on this server (local mode)"), 404
     flow = _client().initiate_auth_code_flow(_scopes(), redirect_uri=url_for("auth.callback", _external=True))

@@ -25,8 +25,11 @@ V1_ISSUER = "https://sts.windows.net/{tid}/"
 
 def invalid_token(message: str) -> Unauthorized:
     """401 with the Bearer challenge that makes Office (and Copilot) sign the user in again."""
-    return Unauthorized(message, "invalid_token",
-                        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{message}"'})
+    return Unauthorized(
+        message,
+        "invalid_token",
+        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{message}"'},
+    )
 
 
 class EntraAuthenticator:
@@ -55,11 +58,19 @@ class EntraAuthenticator:
                     with urllib.request.urlopen(self.discovery_url, timeout=10, context=self._ssl) as response:
                         document = json.load(response)
                 except (OSError, ValueError) as error:
-                    raise Unavailable(f"the sign-in service cannot be reached ({type(error).__name__})",
-                                   "identity_unavailable", headers={"Retry-After": "5"}) from None
-                self._jwks = jwt.PyJWKClient(document["jwks_uri"], cache_jwk_set=True, lifespan=300,
-                                             ssl_context=self._ssl, timeout=10,
-                                             cooldown_duration=self.refetch_cooldown_s)
+                    raise Unavailable(
+                        f"the sign-in service cannot be reached ({type(error).__name__})",
+                        "identity_unavailable",
+                        headers={"Retry-After": "5"},
+                    ) from None
+                self._jwks = jwt.PyJWKClient(
+                    document["jwks_uri"],
+                    cache_jwk_set=True,
+                    lifespan=300,
+                    ssl_context=self._ssl,
+                    timeout=10,
+                    cooldown_duration=self.refetch_cooldown_s,
+                )
             return self._jwks
 
     # -- validation ---------------------------------------------------------------------------------------------
@@ -71,8 +82,11 @@ class EntraAuthenticator:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("sign in: send an Entra ID access token as 'Authorization: Bearer <token>'",
-                           "unauthenticated", headers={"WWW-Authenticate": 'Bearer realm="m365-image-addin"'})
+            raise Unauthorized(
+                "sign in: send an Entra ID access token as 'Authorization: Bearer <token>'",
+                "unauthenticated",
+                headers={"WWW-Authenticate": 'Bearer realm="m365-image-addin"'},
+            )
         user = self.user_from_token(token.strip())
         g.user_assertion = token.strip()  # for on-behalf-of calls made while serving this request
         return user
@@ -86,10 +100,16 @@ class EntraAuthenticator:
         if self.settings.required_scope not in scopes:
             roles = set(claims.get("roles") or [])
             if "scp" not in claims and roles & set(self.settings.allowed_roles):
-                return User(id=f"{tenant}:app:{claims.get('azp') or claims.get('appid') or 'unknown'}", name="application")
-            raise Forbidden(f"the token lacks the scope {self.settings.required_scope!r}", "insufficient_scope",
-                           headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", '
-                                                        f'scope="{self.settings.required_scope}"'})
+                return User(
+                    id=f"{tenant}:app:{claims.get('azp') or claims.get('appid') or 'unknown'}", name="application"
+                )
+            raise Forbidden(
+                f"the token lacks the scope {self.settings.required_scope!r}",
+                "insufficient_scope",
+                headers={
+                    "WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{self.settings.required_scope}"'
+                },
+            )
         object_id = claims.get("oid")
         if not isinstance(object_id, str) or not object_id:
             raise invalid_token("the token names no user (oid)")
@@ -108,13 +128,18 @@ class EntraAuthenticator:
         try:
             signing_key = self.jwks_client().get_signing_key_from_jwt(token)
         except jwt.PyJWKClientConnectionError:
-            raise Unavailable("the sign-in keys cannot be fetched right now", "identity_unavailable",
-                           headers={"Retry-After": "5"}) from None
+            raise Unavailable(
+                "the sign-in keys cannot be fetched right now", "identity_unavailable", headers={"Retry-After": "5"}
+            ) from None
         except (jwt.PyJWKClientError, jwt.InvalidTokenError):
             raise invalid_token("the token is signed with an unknown key") from None
         try:
             claims = jwt.decode(
-                token, signing_key.key, algorithms=["RS256"], audience=list(self.settings.audiences), leeway=LEEWAY_S,
+                token,
+                signing_key.key,
+                algorithms=["RS256"],
+                audience=list(self.settings.audiences),
+                leeway=LEEWAY_S,
                 options={"require": ["exp", "iat", "aud", "iss", "tid"], "verify_iss": False},
             )
         except jwt.ExpiredSignatureError:
@@ -137,5 +162,3 @@ class EntraAuthenticator:
         if key_issuer and key_issuer.replace("{tenantid}", tenant) != f"{self.settings.authority}/{tenant}/v2.0":
             raise invalid_token("the token's issuer does not match its signing key")
         return claims
-
-

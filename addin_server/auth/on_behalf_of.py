@@ -40,8 +40,10 @@ class OnBehalfOf:
         # the user's cache swapped in under the lock keeps discovery to once per tenant.
         if tenant not in self._clients:
             self._clients[tenant] = msal.ConfidentialClientApplication(
-                self.settings.client_id, client_credential=self.settings.client_secret,
-                authority=f"{self.settings.authority}/{tenant}", http_client=self.http,
+                self.settings.client_id,
+                client_credential=self.settings.client_secret,
+                authority=f"{self.settings.authority}/{tenant}",
+                http_client=self.http,
                 instance_discovery=self.settings.authority == "https://login.microsoftonline.com",
             )
         client = self._clients[tenant]
@@ -51,8 +53,10 @@ class OnBehalfOf:
     def sign_in_client(self) -> msal.ConfidentialClientApplication:
         """The client for the sign-in dialog: the configured tenant (or organizations), no shared user cache."""
         return msal.ConfidentialClientApplication(
-            self.settings.client_id, client_credential=self.settings.client_secret or None,
-            authority=f"{self.settings.authority}/{self.settings.tenant_id}", http_client=self.http,
+            self.settings.client_id,
+            client_credential=self.settings.client_secret or None,
+            authority=f"{self.settings.authority}/{self.settings.tenant_id}",
+            http_client=self.http,
             instance_discovery=self.settings.authority == "https://login.microsoftonline.com",
         )
 
@@ -72,11 +76,15 @@ class OnBehalfOf:
             return result["access_token"]
         description = result.get("error_description", "")
         if result.get("claims") or result.get("error") == "interaction_required":
-            raise Unauthorized("Microsoft asks you to sign in again (MFA or a policy)", "interaction_required",
-                               extra={"claims": result.get("claims", "")})
+            raise Unauthorized(
+                "Microsoft asks you to sign in again (MFA or a policy)",
+                "interaction_required",
+                extra={"claims": result.get("claims", "")},
+            )
         if "AADSTS65001" in description or result.get("error") == "consent_required":
-            raise Forbidden("consent for OneDrive access is missing; ask your admin or sign in with consent",
-                            "consent_required")
+            raise Forbidden(
+                "consent for OneDrive access is missing; ask your admin or sign in with consent", "consent_required"
+            )
         raise BadGateway(f"the token exchange failed: {result.get('error', 'unknown')}", "obo_failed")
 
     def upload_to_onedrive(self, token: str, name: str, data: bytes) -> str:
@@ -87,14 +95,22 @@ class OnBehalfOf:
         if len(data) <= SIMPLE_UPLOAD_LIMIT:
             response = self.http.put(f"{base}:/content", data=data, headers=headers, timeout=120)
         else:
-            session = self.http.post(f"{base}:/createUploadSession", json={"item": {"@microsoft.graph.conflictBehavior": "rename"}},
-                                     headers=headers, timeout=60)
+            session = self.http.post(
+                f"{base}:/createUploadSession",
+                json={"item": {"@microsoft.graph.conflictBehavior": "rename"}},
+                headers=headers,
+                timeout=60,
+            )
             _raise_for_graph(session)
             upload_url = session.json()["uploadUrl"]
             for start in range(0, len(data), UPLOAD_CHUNK):
-                chunk = data[start:start + UPLOAD_CHUNK]
-                response = self.http.put(upload_url, data=chunk, timeout=120, headers={
-                    "Content-Range": f"bytes {start}-{start + len(chunk) - 1}/{len(data)}"})
+                chunk = data[start : start + UPLOAD_CHUNK]
+                response = self.http.put(
+                    upload_url,
+                    data=chunk,
+                    timeout=120,
+                    headers={"Content-Range": f"bytes {start}-{start + len(chunk) - 1}/{len(data)}"},
+                )
                 _raise_for_graph(response)
         _raise_for_graph(response)
         return response.json()["webUrl"]

@@ -40,8 +40,9 @@ class LocalAuthenticator:
 
     def authenticate(self, request: Request) -> User:
         if not _is_loopback(request.remote_addr):
-            raise Forbidden("local mode only serves this machine; sign-in with Entra ID is not configured",
-                           "local_mode_only")
+            raise Forbidden(
+                "local mode only serves this machine; sign-in with Entra ID is not configured", "local_mode_only"
+            )
         host_name = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
         if host_name.lower() not in LOCAL_HOST_NAMES:
             raise Forbidden(f"local mode answers only to localhost, not {request.host!r}", "local_mode_only")

@@ -1,9 +1,9 @@
 """Build a new deck or report from a spec, on the user's template or the defaults in `templates/documents/`.
 
-    1. open the template (its theme, layouts and styles are kept; its slides or body text are not)
-    2. lay out every slide or block, leaving a box for each image
-    3. generate all images together (the deck's style phrase and seed make them a set)
-    4. place the pictures and save
+1. open the template (its theme, layouts and styles are kept; its slides or body text are not)
+2. lay out every slide or block, leaving a box for each image
+3. generate all images together (the deck's style phrase and seed make them a set)
+4. place the pictures and save
 """
 
 from __future__ import annotations
@@ -53,8 +53,10 @@ def plan_build(spec: DocumentSpec, maker: ImageMaker, template: bytes | None = N
     if template is not None:
         package = check_package(template)
         if package.kind != spec.extension:
-            raise DocumentError(f"a {spec.kind} needs a {'PowerPoint' if spec.kind == 'deck' else 'Word'} template",
-                                code="wrong_template")
+            raise DocumentError(
+                f"a {spec.kind} needs a {'PowerPoint' if spec.kind == 'deck' else 'Word'} template",
+                code="wrong_template",
+            )
         template = package.data
     else:
         template = (document_templates_folder() / f"{spec.kind}.{spec.extension}").read_bytes()
@@ -64,6 +66,7 @@ def plan_build(spec: DocumentSpec, maker: ImageMaker, template: bytes | None = N
 
 
 # -- decks ----------------------------------------------------------------------------------------------------
+
 
 def _plan_deck(spec: DocumentSpec, template: bytes, maker: ImageMaker) -> DocumentPlan:
     # 1. The template, without its slides.
@@ -162,7 +165,8 @@ def _content_slide(deck, spec: SlideSpec, where: str) -> presentation.SlideBox |
         return presentation.SlideBox(slide, 0, 0, width, height, marker, background=True)
     text_box, image_box = (left_half, right_half) if spec.layout == "image_right" else (right_half, left_half)
     _bullets(slide, spec.bullets, text_box)
-    return presentation.SlideBox(slide, *image_box, marker)
+    left, top, width, height = image_box
+    return presentation.SlideBox(slide, left, top, width, height, marker)
 
 
 def _bullets(slide, bullets: tuple[str, ...], box: tuple[int, int, int, int], white: bool = False) -> None:
@@ -182,7 +186,9 @@ def _bullets(slide, bullets: tuple[str, ...], box: tuple[int, int, int, int], wh
 
 def _readable_text_panel(deck, slide) -> None:
     """A dark, 55 % opaque panel behind the text of a background slide, so white text reads on any picture."""
-    panel = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, 0, 0, int(deck.slide_width * 0.45) + 2 * MARGIN, deck.slide_height)
+    panel = slide.shapes.add_shape(
+        MSO_SHAPE.RECTANGLE, 0, 0, int(deck.slide_width * 0.45) + 2 * MARGIN, deck.slide_height
+    )
     panel.fill.solid()
     panel.fill.fore_color.rgb = RGBColor(0, 0, 0)
     panel.line.fill.background()
@@ -195,6 +201,7 @@ def _readable_text_panel(deck, slide) -> None:
 
 
 # -- reports --------------------------------------------------------------------------------------------------
+
 
 def _plan_report(spec: DocumentSpec, template: bytes, maker: ImageMaker) -> DocumentPlan:
     # 1. The template, without its body text (its styles, headers and page setup stay).
@@ -219,8 +226,12 @@ def _plan_report(spec: DocumentSpec, template: bytes, maker: ImageMaker) -> Docu
     # 3. What to generate.
     limits = maker.limits()
     orders = [
-        ImageOrder(f"{slot.marker.prompt}, {spec.style}" if spec.style else slot.marker.prompt,
-                   limits.default_width, limits.default_height, maker.seed_for(index, None))
+        ImageOrder(
+            f"{slot.marker.prompt}, {spec.style}" if spec.style else slot.marker.prompt,
+            limits.default_width,
+            limits.default_height,
+            maker.seed_for(index, None),
+        )
         for index, slot in enumerate(slots)
     ]
 
@@ -241,10 +252,12 @@ def write_default_templates(folder: Path | None = None) -> None:
     deck.slide_width, deck.slide_height = Inches(13.333), Inches(7.5)
     for layout_or_master in [deck.slide_master, *deck.slide_layouts]:
         for placeholder in layout_or_master.placeholders:  # widen the 4:3 theme's own boxes to 16:9
-            offset, extent = placeholder._element.xpath("./p:spPr/a:xfrm/a:off"), placeholder._element.xpath("./p:spPr/a:xfrm/a:ext")
+            offset, extent = (
+                placeholder._element.xpath("./p:spPr/a:xfrm/a:off"),
+                placeholder._element.xpath("./p:spPr/a:xfrm/a:ext"),
+            )
             if offset and extent:
                 offset[0].set("x", str(int(int(offset[0].get("x")) * stretch)))
                 extent[0].set("cx", str(int(int(extent[0].get("cx")) * stretch)))
-    deck.save(folder / "deck.pptx")
-    docx.Document().save(folder / "report.docx")
-
+    deck.save(str(folder / "deck.pptx"))
+    docx.Document().save(str(folder / "report.docx"))

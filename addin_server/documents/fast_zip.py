@@ -10,8 +10,22 @@ from __future__ import annotations
 import types
 import zipfile
 
-ALREADY_COMPRESSED = (".png", ".jpg", ".jpeg", ".gif", ".tif", ".tiff", ".wdp", ".mp3", ".m4a", ".mp4", ".mov",
-                      ".webm", ".wmv", ".zip")
+ALREADY_COMPRESSED = (
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".gif",
+    ".tif",
+    ".tiff",
+    ".wdp",
+    ".mp3",
+    ".m4a",
+    ".mp4",
+    ".mov",
+    ".webm",
+    ".wmv",
+    ".zip",
+)
 
 
 class MediaStoringZipFile(zipfile.ZipFile):
@@ -32,5 +46,6 @@ def install() -> None:
     import pptx.opc.serialized as pptx_package
 
     if getattr(pptx_package.zipfile, "ZipFile", None) is not MediaStoringZipFile:
-        pptx_package.zipfile = types.SimpleNamespace(**{**vars(zipfile), "ZipFile": MediaStoringZipFile})
-    docx_package.ZipFile = MediaStoringZipFile
+        media_storing = types.SimpleNamespace(**{**vars(zipfile), "ZipFile": MediaStoringZipFile})
+        pptx_package.zipfile = media_storing  # type: ignore[assignment]
+    docx_package.ZipFile = MediaStoringZipFile  # type: ignore[misc]

@@ -1,10 +1,10 @@
 """Fill an existing PowerPoint or Word file: its image markers, plus explicit targets given as options.
 
-    1. check the package (kind, encryption, macros, zip bomb, XML entities)
-    2. open it and find where pictures go (markers, then targets)
-    3. choose each picture's generation size from its box and the model's limits
-    4. generate all pictures together (they batch), reporting progress
-    5. place them (cropped to fill in PowerPoint, at text width in Word) and save to new bytes
+1. check the package (kind, encryption, macros, zip bomb, XML entities)
+2. open it and find where pictures go (markers, then targets)
+3. choose each picture's generation size from its box and the model's limits
+4. generate all pictures together (they batch), reporting progress
+5. place them (cropped to fill in PowerPoint, at text width in Word) and save to new bytes
 """
 
 from __future__ import annotations
@@ -31,8 +31,22 @@ CONTENT_TYPES = {
     "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
-TARGET_KEYS = {"prompt", "alt", "seed", "slide", "left", "top", "width", "height", "placeholder", "background",
-               "new_slide", "after_paragraph", "at_end", "caption"}
+TARGET_KEYS = {
+    "prompt",
+    "alt",
+    "seed",
+    "slide",
+    "left",
+    "top",
+    "width",
+    "height",
+    "placeholder",
+    "background",
+    "new_slide",
+    "after_paragraph",
+    "at_end",
+    "caption",
+}
 
 
 @dataclass(frozen=True)
@@ -77,7 +91,9 @@ def parse_fill_options(options: dict[str, Any]) -> FillOptions:
     """Check the options JSON; every problem is listed with its path."""
     problems = []
     unknown = set(options) - {"targets", "style", "seed", "seed_policy", "model"}
-    problems += [f"{name}: unknown option (known: targets, style, seed, seed_policy, model)" for name in sorted(unknown)]
+    problems += [
+        f"{name}: unknown option (known: targets, style, seed, seed_policy, model)" for name in sorted(unknown)
+    ]
     targets = options.get("targets", [])
     if not isinstance(targets, list):
         problems.append("targets: must be a list")
@@ -91,8 +107,12 @@ def parse_fill_options(options: dict[str, Any]) -> FillOptions:
         if not isinstance(target.get("prompt"), str) or not target["prompt"].strip():
             problems.append(f"{path}.prompt: required, a non-empty string")
         for key in ("left", "top", "width", "height"):
-            if key in target and (not isinstance(target[key], (int, float)) or isinstance(target[key], bool)
-                                  or target[key] < 0 or (key in ("width", "height") and target[key] == 0)):
+            if key in target and (
+                not isinstance(target[key], (int, float))
+                or isinstance(target[key], bool)
+                or target[key] < 0
+                or (key in ("width", "height") and target[key] == 0)
+            ):
                 problems.append(f"{path}.{key}: must be a positive number of inches")
         for key in ("slide", "after_paragraph"):
             if key in target and (not isinstance(target[key], int) or isinstance(target[key], bool) or target[key] < 1):
@@ -168,21 +188,33 @@ def _plan_word(data: bytes, options: FillOptions, maker: ImageMaker) -> Document
 def place_word_pictures(document, slots: list[wordprocessing.ParagraphSlot], pictures: list) -> None:
     """Each picture into its paragraph; captions are numbered "Figure 1", "Figure 2"... in document order."""
     position = {id(element): index for index, element in enumerate(document.element.body.iter(qn("w:p")))}
-    captioned = sorted((slot for slot in slots if slot.caption), key=lambda slot: position.get(id(slot.paragraph._p), -1))
+    captioned = sorted(
+        (slot for slot in slots if slot.caption), key=lambda slot: position.get(id(slot.paragraph._p), -1)
+    )
     figure = {id(slot): number for number, slot in enumerate(captioned, start=1)}
     for number, (slot, picture) in enumerate(zip(slots, pictures), start=1):
-        wordprocessing.place_picture(slot, picture.png, slot.marker.alt_text or slot.marker.prompt, number,
-                                     figure.get(id(slot)))
+        wordprocessing.place_picture(
+            document, slot, picture.png, slot.marker.alt_text or slot.marker.prompt, number, figure.get(id(slot))
+        )
 
 
-def _order(marker: ImageMarker, index: int, maker: ImageMaker, options: FillOptions, width: int, height: int) -> ImageOrder:
+def _order(
+    marker: ImageMarker, index: int, maker: ImageMaker, options: FillOptions, width: int, height: int
+) -> ImageOrder:
     prompt = f"{marker.full_prompt}, {options.style}" if options.style else marker.full_prompt
-    return ImageOrder(prompt=prompt, width=width, height=height, seed=maker.seed_for(index, marker.seed),
-                      negative_prompt=marker.negative_prompt)
+    return ImageOrder(
+        prompt=prompt,
+        width=width,
+        height=height,
+        seed=maker.seed_for(index, marker.seed),
+        negative_prompt=marker.negative_prompt,
+    )
 
 
 def _target_marker(target: dict[str, Any], where: str) -> ImageMarker:
-    return ImageMarker(prompt=target["prompt"].strip(), where=where, seed=target.get("seed"), alt_text=target.get("alt", ""))
+    return ImageMarker(
+        prompt=target["prompt"].strip(), where=where, seed=target.get("seed"), alt_text=target.get("alt", "")
+    )
 
 
 def _slide_box(document, target: dict[str, Any], where: str) -> presentation.SlideBox:
@@ -190,12 +222,23 @@ def _slide_box(document, target: dict[str, Any], where: str) -> presentation.Sli
     if "new_slide" in target:
         slide = _new_slide(document, target["new_slide"], where)
         idx = presentation.picture_placeholder_idx(slide, None)
-        return presentation.SlideBox(slide, 0, 0, document.slide_width, document.slide_height, marker,
-                                     placeholder_idx=idx, background=idx is None)
+        return presentation.SlideBox(
+            slide,
+            0,
+            0,
+            document.slide_width,
+            document.slide_height,
+            marker,
+            placeholder_idx=idx,
+            background=idx is None,
+        )
     number = target.get("slide")
     if number is None or number > len(document.slides):
-        raise DocumentError("a target names no existing slide",
-                            [f"{where}.slide: give 1-{len(document.slides)} (or new_slide)"], code="invalid_options")
+        raise DocumentError(
+            "a target names no existing slide",
+            [f"{where}.slide: give 1-{len(document.slides)} (or new_slide)"],
+            code="invalid_options",
+        )
     slide = document.slides[number - 1]
     if target.get("background"):
         return presentation.SlideBox(slide, 0, 0, document.slide_width, document.slide_height, marker, background=True)
@@ -204,27 +247,39 @@ def _slide_box(document, target: dict[str, Any], where: str) -> presentation.Sli
         wanted = placeholder if isinstance(placeholder, int) and placeholder is not True else None
         idx = presentation.picture_placeholder_idx(slide, wanted)
         if idx is None:
-            raise DocumentError("a target names no placeholder on its slide",
-                                [f"{where}.placeholder: slide {number} has no such picture placeholder"],
-                                code="invalid_options")
+            raise DocumentError(
+                "a target names no placeholder on its slide",
+                [f"{where}.placeholder: slide {number} has no such picture placeholder"],
+                code="invalid_options",
+            )
         return presentation.SlideBox(slide, 0, 0, 0, 0, marker, placeholder_idx=idx)
     missing = [key for key in ("left", "top", "width", "height") if key not in target]
     if missing:
-        raise DocumentError("a slide target needs a box", [f"{where}.{key}: required (inches)" for key in missing],
-                            code="invalid_options")
-    return presentation.SlideBox(slide, Inches(target["left"]), Inches(target["top"]), Inches(target["width"]),
-                                 Inches(target["height"]), marker)
+        raise DocumentError(
+            "a slide target needs a box",
+            [f"{where}.{key}: required (inches)" for key in missing],
+            code="invalid_options",
+        )
+    return presentation.SlideBox(
+        slide, Inches(target["left"]), Inches(target["top"]), Inches(target["width"]), Inches(target["height"]), marker
+    )
 
 
 def _new_slide(document, spec: Any, where: str):
     layouts = list(document.slide_layouts)
     layout_name = spec.get("layout") if isinstance(spec, dict) else None
-    layout = layouts[-1] if layout_name is None else next(
-        (item for number, item in enumerate(layouts) if item.name == layout_name or number == layout_name), None)
+    layout = (
+        layouts[-1]
+        if layout_name is None
+        else next(
+            (item for number, item in enumerate(layouts) if item.name == layout_name or number == layout_name), None
+        )
+    )
     if layout is None:
         names = ", ".join(repr(item.name) for item in layouts)
-        raise DocumentError("a new slide names an unknown layout", [f"{where}.new_slide.layout: one of {names}"],
-                            code="invalid_options")
+        raise DocumentError(
+            "a new slide names an unknown layout", [f"{where}.new_slide.layout: one of {names}"], code="invalid_options"
+        )
     slide = document.slides.add_slide(layout)
     if isinstance(spec, dict) and spec.get("title") and slide.shapes.title is not None:
         slide.shapes.title.text = spec["title"]
@@ -237,9 +292,11 @@ def _word_slot(document, target: dict[str, Any], where: str) -> wordprocessing.P
     if target.get("at_end") or "after_paragraph" not in target:
         anchor = document.add_paragraph()
     elif target["after_paragraph"] > len(paragraphs):
-        raise DocumentError("a target names no existing paragraph",
-                            [f"{where}.after_paragraph: the document has {len(paragraphs)} paragraphs"],
-                            code="invalid_options")
+        raise DocumentError(
+            "a target names no existing paragraph",
+            [f"{where}.after_paragraph: the document has {len(paragraphs)} paragraphs"],
+            code="invalid_options",
+        )
     else:
         anchor = wordprocessing.insert_paragraph_after(paragraphs[target["after_paragraph"] - 1])
     return wordprocessing.ParagraphSlot(anchor, wordprocessing.text_width(document), marker, target.get("caption", ""))
@@ -247,8 +304,9 @@ def _word_slot(document, target: dict[str, Any], where: str) -> wordprocessing.P
 
 def _require_some(places: list) -> None:
     if not places:
-        raise DocumentError("the file has no image markers ({{image: what to draw}}) and no targets were given",
-                            code="nothing_to_fill")
+        raise DocumentError(
+            "the file has no image markers ({{image: what to draw}}) and no targets were given", code="nothing_to_fill"
+        )
 
 
 def open_document(opener, data: bytes):

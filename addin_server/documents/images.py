@@ -75,14 +75,15 @@ class ImageMaker:
         try:
             while done < len(orders):
                 if cancelled():
-                    raise Cancelled()
+                    raise Cancelled("the document was cancelled")
                 self._submit_what_fits(orders, handles, pictures)
                 for index, handle in enumerate(handles):
                     if handle is not None and pictures[index] is None and handle.status().state.is_final:
                         result = handle.result()
                         image = result.images[0]
-                        pictures[index] = Picture(image.to_png_bytes(result.request), image.seed,
-                                                  image.image.width, image.image.height)
+                        pictures[index] = Picture(
+                            image.to_png_bytes(result.request), image.seed, image.image.width, image.image.height
+                        )
                         done += 1
                         on_progress(done, len(orders))
                 if done < len(orders):
@@ -99,8 +100,12 @@ class ImageMaker:
             if handles[index] is not None:
                 continue
             request = GenerationRequest(
-                prompt=order.prompt, negative_prompt=order.negative_prompt, width=order.width, height=order.height,
-                seed=order.seed, model=self.model,
+                prompt=order.prompt,
+                negative_prompt=order.negative_prompt,
+                width=order.width,
+                height=order.height,
+                seed=order.seed,
+                model=self.model,
             )
             try:
                 handles[index] = self.engine.submit(request)

@@ -39,23 +39,33 @@ def parse_marker(text: str, where: str) -> ImageMarker | None:
         return None
     prompt, *options = [part.strip() for part in match["body"].split("|")]
     if not prompt:
-        raise DocumentError("an image marker has no prompt", [f"{where}: write {{{{image: what to draw}}}}"],
-                            code="empty_marker")
+        raise DocumentError(
+            "an image marker has no prompt", [f"{where}: write {{{{image: what to draw}}}}"], code="empty_marker"
+        )
     values: dict[str, str] = {}
     for option in options:
         name, sep, value = option.partition("=")
         name = name.strip().lower()
         if not sep or name not in OPTIONS:
-            raise DocumentError("an image marker has an unknown option",
-                                [f"{where}: {option!r} (options: {', '.join(OPTIONS)}, as name=value)"],
-                                code="invalid_marker")
+            raise DocumentError(
+                "an image marker has an unknown option",
+                [f"{where}: {option!r} (options: {', '.join(OPTIONS)}, as name=value)"],
+                code="invalid_marker",
+            )
         values[name] = value.strip()
     seed = None
     if "seed" in values:
         if not values["seed"].isdigit() or int(values["seed"]) > MAX_SEED:
-            raise DocumentError("an image marker has a bad seed", [f"{where}: seed must be 0-{MAX_SEED}"],
-                                code="invalid_marker")
+            raise DocumentError(
+                "an image marker has a bad seed", [f"{where}: seed must be 0-{MAX_SEED}"], code="invalid_marker"
+            )
         seed = int(values["seed"])
-    return ImageMarker(prompt=prompt, where=where, seed=seed, style=values.get("style", ""),
-                       alt_text=values.get("alt", ""), negative_prompt=values.get("negative", ""),
-                       caption=values.get("caption", ""))
+    return ImageMarker(
+        prompt=prompt,
+        where=where,
+        seed=seed,
+        style=values.get("style", ""),
+        alt_text=values.get("alt", ""),
+        negative_prompt=values.get("negative", ""),
+        caption=values.get("caption", ""),
+    )

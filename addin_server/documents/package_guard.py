@@ -29,11 +29,10 @@ MAIN_CONTENT_TYPES = {
     "application/vnd.ms-word.document.macroEnabled.main+xml": ("docx", True),
     "application/vnd.ms-word.template.macroEnabledTemplate.main+xml": ("docx", True),
 }
+_OPENXML = "application/vnd.openxmlformats-officedocument."
 _TEMPLATE_TYPES = {
-    "application/vnd.openxmlformats-officedocument.presentationml.template.main+xml":
-        "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml":
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+    f"{_OPENXML}presentationml.template.main+xml": f"{_OPENXML}presentationml.presentation.main+xml",
+    f"{_OPENXML}wordprocessingml.template.main+xml": f"{_OPENXML}wordprocessingml.document.main+xml",
 }
 
 
@@ -48,33 +47,41 @@ class CheckedPackage:
 def check_package(data: bytes) -> CheckedPackage:
     """Refuse anything that is not a plain, safe PowerPoint or Word package; templates come back as documents."""
     if data.startswith(_OLE_SIGNATURE):
-        raise DocumentError("the file is password-protected (encrypted) or an old binary Office file; "
-                            "save it without a password as .pptx or .docx", code="encrypted_document")
+        raise DocumentError(
+            "the file is password-protected (encrypted) or an old binary Office file; "
+            "save it without a password as .pptx or .docx",
+            code="encrypted_document",
+        )
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
-        raise DocumentError("the file is not a PowerPoint or Word file (not a zip package)",
-                            code="not_office_document") from None
+        raise DocumentError(
+            "the file is not a PowerPoint or Word file (not a zip package)", code="not_office_document"
+        ) from None
     with archive:
         entries = archive.infolist()
         _check_sizes(entries)
         names = {entry.filename for entry in entries}
         if "[Content_Types].xml" not in names:
-            raise DocumentError("the file is a zip but not an Office package (no [Content_Types].xml)",
-                                code="not_office_document")
+            raise DocumentError(
+                "the file is a zip but not an Office package (no [Content_Types].xml)", code="not_office_document"
+            )
         try:
             for entry in entries:
-                if entry.filename.endswith((".xml", ".rels")):
-                    if _DOCTYPE.search(archive.read(entry)):
-                        raise DocumentError("the file contains XML with a DOCTYPE or entity declarations, "
-                                            f"which Office never writes ({entry.filename})", code="unsafe_xml")
+                if entry.filename.endswith((".xml", ".rels")) and _DOCTYPE.search(archive.read(entry)):
+                    raise DocumentError(
+                        "the file contains XML with a DOCTYPE or entity declarations, "
+                        f"which Office never writes ({entry.filename})",
+                        code="unsafe_xml",
+                    )
             content_types = archive.read("[Content_Types].xml")
         except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile) as error:
             raise DocumentError(f"the package is damaged: {error}", code="corrupt_document") from None
     kind, macros = _kind(content_types)
     if macros:
-        raise DocumentError("macro-enabled files (.pptm, .docm) are refused; save as .pptx or .docx",
-                            code="macros_not_allowed")
+        raise DocumentError(
+            "macro-enabled files (.pptm, .docm) are refused; save as .pptx or .docx", code="macros_not_allowed"
+        )
     return CheckedPackage(kind=kind, data=_as_document(data, content_types))
 
 
@@ -83,20 +90,29 @@ def _check_sizes(entries: list[zipfile.ZipInfo]) -> None:
         raise DocumentError(f"the package has {len(entries)} parts (most allowed {MAX_PARTS})", code="too_large")
     total = sum(entry.file_size for entry in entries)
     if total > MAX_UNCOMPRESSED_BYTES:
-        raise DocumentError(f"the package unpacks to {total} bytes (most allowed {MAX_UNCOMPRESSED_BYTES})",
-                            code="too_large")
+        raise DocumentError(
+            f"the package unpacks to {total} bytes (most allowed {MAX_UNCOMPRESSED_BYTES})", code="too_large"
+        )
     for entry in entries:
-        if entry.compress_size and entry.file_size / entry.compress_size > MAX_COMPRESSION_RATIO and entry.file_size > 1 << 20:
-            raise DocumentError(f"part {entry.filename} is compressed {entry.file_size // entry.compress_size}:1, "
-                                "like a zip bomb", code="too_large")
+        if (
+            entry.compress_size
+            and entry.file_size / entry.compress_size > MAX_COMPRESSION_RATIO
+            and entry.file_size > 1 << 20
+        ):
+            raise DocumentError(
+                f"part {entry.filename} is compressed {entry.file_size // entry.compress_size}:1, like a zip bomb",
+                code="too_large",
+            )
 
 
 def _kind(content_types: bytes) -> tuple[str, bool]:
     for content_type, (kind, macros) in MAIN_CONTENT_TYPES.items():
         if content_type.encode() in content_types:
             return kind, macros
-    raise DocumentError("the package is neither a PowerPoint presentation nor a Word document (an Excel file?)",
-                        code="not_office_document")
+    raise DocumentError(
+        "the package is neither a PowerPoint presentation nor a Word document (an Excel file?)",
+        code="not_office_document",
+    )
 
 
 def _as_document(data: bytes, content_types: bytes) -> bytes:

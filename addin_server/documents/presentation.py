@@ -44,8 +44,17 @@ def _markers_in_shape(slide: Slide, shape, where: str) -> list[SlideBox]:
     if shape.has_text_frame and shape._element.txBody is not None:
         marker = parse_marker(shape.text_frame.text, f"{where}, shape {shape.name!r}")
         if marker is not None:
-            return [SlideBox(slide, shape.left, shape.top, shape.width, shape.height, marker,
-                             clear=[lambda s=shape: s._element.getparent().remove(s._element)])]
+            return [
+                SlideBox(
+                    slide,
+                    shape.left,
+                    shape.top,
+                    shape.width,
+                    shape.height,
+                    marker,
+                    clear=[lambda s=shape: s._element.getparent().remove(s._element)],
+                )
+            ]
     if shape.shape_type == MSO_SHAPE_TYPE.GROUP:
         return [box for child in shape.shapes for box in _markers_in_shape(slide, child, where)]
     if getattr(shape, "has_table", False) and shape.has_table:
@@ -61,10 +70,21 @@ def _markers_in_table(slide: Slide, frame, where: str) -> list[SlideBox]:
         for column_number, cell in enumerate(row.cells):
             width = table.columns[column_number].width
             text = cell.text_frame.text if cell._tc.txBody is not None else ""
-            marker = parse_marker(text, f"{where}, table {frame.name!r} row {row_number + 1} column {column_number + 1}")
+            marker = parse_marker(
+                text, f"{where}, table {frame.name!r} row {row_number + 1} column {column_number + 1}"
+            )
             if marker is not None:
-                boxes.append(SlideBox(slide, left, top, width, row.height, marker,
-                                      clear=[lambda c=cell: setattr(c.text_frame, "text", "")]))
+                boxes.append(
+                    SlideBox(
+                        slide,
+                        left,
+                        top,
+                        width,
+                        row.height,
+                        marker,
+                        clear=[lambda c=cell: setattr(c.text_frame, "text", "")],
+                    )
+                )
             left += width
         top += row.height
     return boxes
@@ -79,14 +99,21 @@ def place_picture(presentation: Presentation, box: SlideBox, png: bytes, alt_tex
         picture = placeholder.insert_picture(io.BytesIO(png))  # crops to fill the placeholder itself
     else:
         if placeholder is not None:  # a text or content placeholder: take its box and its place
-            box.left, box.top, box.width, box.height = placeholder.left, placeholder.top, placeholder.width, placeholder.height
+            box.left, box.top, box.width, box.height = (
+                int(placeholder.left or 0),
+                int(placeholder.top or 0),
+                int(placeholder.width or 0),
+                int(placeholder.height or 0),
+            )
             placeholder._element.getparent().remove(placeholder._element)
         if box.background:
-            left, top, width, height = 0, 0, presentation.slide_width, presentation.slide_height
+            left, top = 0, 0
+            width, height = int(presentation.slide_width or 0), int(presentation.slide_height or 0)
         else:
             left, top, width, height = box.left, box.top, box.width, box.height
         picture = box.slide.shapes.add_picture(io.BytesIO(png), Emu(left), Emu(top), Emu(width), Emu(height))
-        crop = crop_to_fill(*picture.image.size, width, height)
+        image_width, image_height = picture.image.size
+        crop = crop_to_fill(image_width, image_height, width, height)
         picture.crop_left, picture.crop_right = crop.left, crop.right
         picture.crop_top, picture.crop_bottom = crop.top, crop.bottom
         if box.background:

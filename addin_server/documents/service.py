@@ -69,8 +69,9 @@ class DocumentJob:
 class DocumentService:
     """Runs document plans; one thread per document, at most `max_per_user` unfinished per user."""
 
-    def __init__(self, engine: EngineClient, database: Path, folder: Path, max_per_user: int = 2,
-                 retention_days: float = 30.0) -> None:
+    def __init__(
+        self, engine: EngineClient, database: Path, folder: Path, max_per_user: int = 2, retention_days: float = 30.0
+    ) -> None:
         """Keep document jobs in `database` (the image store's, so one file holds every job) and the finished
         files under `folder`/documents."""
         self.engine = engine
@@ -86,8 +87,11 @@ class DocumentService:
         with self._connect() as connection:
             connection.executescript(_SCHEMA)
             connection.execute(
-                "UPDATE documents SET state = ?, error = 'the server stopped before it finished', error_code = 'shutdown',"
-                " finished_at = ? WHERE state IN ('queued', 'running')", (JobState.CANCELLED.value, time.time()))
+                "UPDATE documents SET state = ?, error = 'the server stopped before it finished',"
+                " error_code = 'shutdown',"
+                " finished_at = ? WHERE state IN ('queued', 'running')",
+                (JobState.CANCELLED.value, time.time()),
+            )
         self._delete_expired()
 
     def _connect(self):
@@ -103,17 +107,27 @@ class DocumentService:
         with self._lock:
             unfinished = sum(1 for job in self._live.values() if job.owner == owner and not job.state.is_final)
             if unfinished >= self.max_per_user:
-                raise TooManyDocuments(f"you already have {unfinished} documents in progress (limit {self.max_per_user})")
+                raise TooManyDocuments(
+                    f"you already have {unfinished} documents in progress (limit {self.max_per_user})"
+                )
         plan = make_plan()
         stem = Path(filename).stem or "document"
-        job = DocumentJob(id=uuid.uuid4().hex, owner=owner, kind=plan.kind, state=JobState.QUEUED,
-                          filename=f"{stem}.{plan.kind}", images_done=0, images_total=len(plan.orders),
-                          created_at=time.time())
+        job = DocumentJob(
+            id=uuid.uuid4().hex,
+            owner=owner,
+            kind=plan.kind,
+            state=JobState.QUEUED,
+            filename=f"{stem}.{plan.kind}",
+            images_done=0,
+            images_total=len(plan.orders),
+            created_at=time.time(),
+        )
         with self._connect() as connection:
             connection.execute(
                 "INSERT INTO documents (id, owner, kind, state, filename, images_done, images_total, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (job.id, owner, job.kind, job.state.value, job.filename, 0, job.images_total, job.created_at))
+                (job.id, owner, job.kind, job.state.value, job.filename, 0, job.images_total, job.created_at),
+            )
         with self._lock:
             self._live[job.id] = job
             thread = threading.Thread(target=self._run, args=(job.id, plan, maker), name="document", daemon=True)
@@ -124,14 +138,19 @@ class DocumentService:
     def _run(self, job_id: str, plan: DocumentPlan, maker: ImageMaker) -> None:
         self._update(job_id, state=JobState.RUNNING)
         try:
-            filled = plan.run(maker, on_progress=lambda done, total: self._update(job_id, images_done=done),
-                              cancelled=lambda: job_id in self._cancel)
+            filled = plan.run(
+                maker,
+                on_progress=lambda done, total: self._update(job_id, images_done=done),
+                cancelled=lambda: job_id in self._cancel,
+            )
             (self.files / f"{job_id}.{filled.kind}").write_bytes(filled.data)
             self._finish(job_id, JobState.SUCCEEDED)
         except Cancelled:
             self._finish(job_id, JobState.CANCELLED, "cancelled", "cancelled")
         except (DocumentError, EngineError) as error:
-            self._finish(job_id, JobState.FAILED, str(error), getattr(error, "code", None) or getattr(error, "kind", "failed"))
+            self._finish(
+                job_id, JobState.FAILED, str(error), getattr(error, "code", None) or getattr(error, "kind", "failed")
+            )
         except Exception:
             log.exception("document %s failed", job_id)
             self._finish(job_id, JobState.FAILED, "internal error while assembling the document", "internal_error")
@@ -145,8 +164,10 @@ class DocumentService:
         job = self._live[job_id]
         with self._connect() as connection:
             connection.execute(
-                "UPDATE documents SET state = ?, images_done = ?, finished_at = ?, error = ?, error_code = ? WHERE id = ?",
-                (state.value, job.images_done, job.finished_at, error, code, job_id))
+                "UPDATE documents SET state = ?, images_done = ?, finished_at = ?, error = ?, error_code = ?"
+                " WHERE id = ?",
+                (state.value, job.images_done, job.finished_at, error, code, job_id),
+            )
 
     # -- reading and cancelling ------------------------------------------------------------------------------
 
@@ -169,8 +190,9 @@ class DocumentService:
     def list(self, owner: str, limit: int = 20) -> list[DocumentJob]:
         """The owner's documents, newest first."""
         with self._connect() as connection:
-            rows = connection.execute("SELECT id FROM documents WHERE owner = ? ORDER BY created_at DESC LIMIT ?",
-                                      (owner, limit)).fetchall()
+            rows = connection.execute(
+                "SELECT id FROM documents WHERE owner = ? ORDER BY created_at DESC LIMIT ?", (owner, limit)
+            ).fetchall()
         return [job for job in (self._find(row["id"], owner) for row in rows) if job is not None]
 
     def file_path(self, job: DocumentJob) -> Path:
@@ -208,7 +230,15 @@ class DocumentService:
 
 def _job(row: sqlite3.Row) -> DocumentJob:
     return DocumentJob(
-        id=row["id"], owner=row["owner"], kind=row["kind"], state=JobState(row["state"]), filename=row["filename"],
-        images_done=row["images_done"], images_total=row["images_total"], created_at=row["created_at"],
-        finished_at=row["finished_at"], error=row["error"], error_code=row["error_code"],
+        id=row["id"],
+        owner=row["owner"],
+        kind=row["kind"],
+        state=JobState(row["state"]),
+        filename=row["filename"],
+        images_done=row["images_done"],
+        images_total=row["images_total"],
+        created_at=row["created_at"],
+        finished_at=row["finished_at"],
+        error=row["error"],
+        error_code=row["error_code"],
     )

@@ -84,20 +84,26 @@ def parse_spec(data: dict[str, Any], kind: str | None = None) -> DocumentSpec:
         checker.problem("kind", "must be deck or report")
     known = {"kind", "title", "subtitle", "style", "seed", "seed_policy", "slides" if kind == "deck" else "blocks"}
     checker.unknown(data, known, "")
-    common = dict(
-        title=checker.text(data, "title", ""), subtitle=checker.text(data, "subtitle", ""),
-        style=checker.text(data, "style", ""), seed=checker.seed(data, "seed", ""),
+    common: dict[str, Any] = dict(
+        title=checker.text(data, "title", ""),
+        subtitle=checker.text(data, "subtitle", ""),
+        style=checker.text(data, "style", ""),
+        seed=checker.seed(data, "seed", ""),
         seed_policy=checker.choice(data, "seed_policy", SEED_POLICIES, "same", ""),
     )
     if kind == "deck":
-        slides = tuple(checker.slide(item, f"slides[{index}]")
-                       for index, item in enumerate(checker.items(data, "slides", MAX_SLIDES)))
+        slides = tuple(
+            checker.slide(item, f"slides[{index}]")
+            for index, item in enumerate(checker.items(data, "slides", MAX_SLIDES))
+        )
         spec = DocumentSpec(kind="deck", slides=slides, **common)
         if not slides and not common["title"]:
             checker.problem("slides", "a deck needs a title or at least one slide")
     else:
-        blocks = tuple(checker.block(item, f"blocks[{index}]")
-                       for index, item in enumerate(checker.items(data, "blocks", MAX_BLOCKS)))
+        blocks = tuple(
+            checker.block(item, f"blocks[{index}]")
+            for index, item in enumerate(checker.items(data, "blocks", MAX_BLOCKS))
+        )
         spec = DocumentSpec(kind="report", blocks=blocks, **common)
     if checker.problems:
         raise DocumentError("the spec is not valid", checker.problems, code="invalid_spec")
@@ -164,8 +170,13 @@ class _Checker:
         layout = self.choice(item, "layout", LAYOUTS, "image_right" if image else "text", path + ".")
         if layout != "text" and not image.strip():
             self.problem(path + ".image", f"layout {layout} needs an image prompt")
-        return SlideSpec(title=self.text(item, "title", path + "."), bullets=tuple(bullets), image=image,
-                         layout=layout, notes=self.text(item, "notes", path + "."))
+        return SlideSpec(
+            title=self.text(item, "title", path + "."),
+            bullets=tuple(bullets),
+            image=image,
+            layout=layout,
+            notes=self.text(item, "notes", path + "."),
+        )
 
     def block(self, item: Any, path: str) -> BlockSpec:
         if not isinstance(item, dict):
@@ -182,6 +193,10 @@ class _Checker:
         image = self.text(item, "image", path + ".")
         if "image" in item and not image.strip():
             self.problem(path + ".image", "must be a non-empty prompt")
-        return BlockSpec(heading=self.text(item, "heading", path + "."), level=level,
-                         paragraph=self.text(item, "paragraph", path + "."), image=image,
-                         caption=self.text(item, "caption", path + "."))
+        return BlockSpec(
+            heading=self.text(item, "heading", path + "."),
+            level=level,
+            paragraph=self.text(item, "paragraph", path + "."),
+            image=image,
+            caption=self.text(item, "caption", path + "."),
+        )

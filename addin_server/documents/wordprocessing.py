@@ -27,7 +27,7 @@ class ParagraphSlot:
 
 def text_width(document: Document, section_index: int = 0) -> int:
     section = document.sections[section_index]
-    return int(section.page_width - section.left_margin - section.right_margin)
+    return int((section.page_width or 0) - (section.left_margin or 0) - (section.right_margin or 0))
 
 
 def find_markers(document: Document) -> list[ParagraphSlot]:
@@ -35,8 +35,14 @@ def find_markers(document: Document) -> list[ParagraphSlot]:
     width = text_width(document)
     slots = _in_story(document.paragraphs, document.tables, width, "paragraph")
     for number, section in enumerate(document.sections, start=1):
-        for part_name in ("header", "first_page_header", "even_page_header",
-                          "footer", "first_page_footer", "even_page_footer"):
+        for part_name in (
+            "header",
+            "first_page_header",
+            "even_page_header",
+            "footer",
+            "first_page_footer",
+            "even_page_footer",
+        ):
             story = getattr(section, part_name)
             if not story.is_linked_to_previous:
                 slots += _in_story(story.paragraphs, story.tables, width, f"section {number} {part_name} paragraph")
@@ -54,19 +60,25 @@ def _in_story(paragraphs: list[Paragraph], tables: list[Table], width: int, wher
         for row_number, row in enumerate(table.rows, start=1):
             for column_number, cell in enumerate(row.cells, start=1):
                 cell_width = int(cell.width or width // columns)
-                slots += _in_story(cell.paragraphs, cell.tables, cell_width - Emu(144000),  # less cell padding
-                                   f"table {table_number} row {row_number} column {column_number} paragraph")
+                slots += _in_story(
+                    cell.paragraphs,
+                    cell.tables,
+                    cell_width - Emu(144000),  # less cell padding
+                    f"table {table_number} row {row_number} column {column_number} paragraph",
+                )
     return slots
 
 
-def place_picture(slot: ParagraphSlot, png: bytes, alt_text: str, number: int, figure: int | None) -> None:
+def place_picture(
+    document: Document, slot: ParagraphSlot, png: bytes, alt_text: str, number: int, figure: int | None
+) -> None:
     """Replace the paragraph's text with the picture at its slot's width; add "Figure N: caption" after it."""
     slot.paragraph.clear()
     inline_shape = slot.paragraph.add_run().add_picture(io.BytesIO(png), width=Emu(slot.width))
     mark_generated(inline_shape._inline.docPr, alt_text, number)
     if slot.caption and figure is not None:
         caption = insert_paragraph_after(slot.paragraph, f"Figure {figure}: {slot.caption}")
-        styles = slot.paragraph.part.document.styles
+        styles = document.styles  # the document's, also for a caption in a header or footer
         if any(style.name == "Caption" for style in styles):
             caption.style = styles["Caption"]
 

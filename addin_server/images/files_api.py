@@ -20,7 +20,6 @@ def image_file(image_id: str) -> Response:
     path = store.image_path(image) if image is not None else None
     if image is None or path is None or not path.is_file():
         raise NotFound(f"no image {image_id!r}", "image_not_found")
-    response = send_file(path, mimetype="image/png", max_age=86400, etag=True,
-                         download_name=f"image-{image.seed}.png")
+    response = send_file(path, mimetype="image/png", max_age=86400, etag=True, download_name=f"image-{image.seed}.png")
     response.headers["Cache-Control"] = "private, max-age=86400, immutable"
     return response

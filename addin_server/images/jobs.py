@@ -100,7 +100,9 @@ class JobService:
                 self.store.finish_job(job_id, status.state, error=status.error, error_kind=status.error_kind)
                 state = status.state
             else:
-                images = [NewImage(image.to_png_bytes(result.request), image.seed, image.index) for image in result.images]
+                images = [
+                    NewImage(image.to_png_bytes(result.request), image.seed, image.index) for image in result.images
+                ]
                 self.store.finish_job(job_id, JobState.SUCCEEDED, images)
                 state = JobState.SUCCEEDED
             self.metrics.jobs.labels(state.value).inc()
@@ -109,7 +111,9 @@ class JobService:
             log.exception("could not record job %s", job_id)
             self.metrics.count_error("store_error")
             try:
-                self.store.finish_job(job_id, JobState.FAILED, error="the images could not be saved", error_kind="store_error")
+                self.store.finish_job(
+                    job_id, JobState.FAILED, error="the images could not be saved", error_kind="store_error"
+                )
             finally:
                 recording.set_exception(error)
         finally:
@@ -163,14 +167,17 @@ class JobService:
     def history(self, owner: str, limit: int, before: float | None) -> list[JobView]:
         """The owner's recent jobs, newest first, with live state for those still running."""
         return [
-            self.view(record.id, owner) if not record.state.is_final else JobView(record, record.state, _final_progress(record))
+            self.view(record.id, owner)
+            if not record.state.is_final
+            else JobView(record, record.state, _final_progress(record))
             for record in self.store.jobs(owner, limit, before)
         ]
 
     # -- waiting and cancelling -------------------------------------------------------------------------------
 
     def wait(self, job_id: str, owner: str, timeout: float, client_gone: Callable[[], bool]) -> JobView:
-        """Block until the job is recorded; cancel it if the client leaves (`ClientClosedRequest`) or time runs out (504)."""
+        """Block until the job is recorded; cancel it if the client leaves (`ClientClosedRequest`) or time runs
+        out (504)."""
         deadline = time.monotonic() + timeout
         while not self.wait_recorded(job_id, timeout=0.25):
             if client_gone():
@@ -178,8 +185,9 @@ class JobService:
                 raise ClientClosedRequest(f"the client of job {job_id} went away; the job was cancelled")
             if time.monotonic() > deadline:
                 self.engine.cancel(job_id)
-                raise GatewayTimeout(f"the images were not ready within {timeout:g} s; the job was cancelled",
-                               "timeout")
+                raise GatewayTimeout(
+                    f"the images were not ready within {timeout:g} s; the job was cancelled", "timeout"
+                )
         return self.view(job_id, owner)
 
     def cancel(self, job_id: str, owner: str) -> JobView:
@@ -213,6 +221,7 @@ class JobService:
 
 
 def _final_progress(record: JobRecord) -> Progress:
-    steps = int(record.request.get("steps") or 0)
+    steps = record.request.get("steps")
+    steps = steps if isinstance(steps, int) else 0
     done = steps if record.state is JobState.SUCCEEDED else 0
     return Progress(step=done, total_steps=steps, queue_position=0)

@@ -55,8 +55,7 @@ def list_jobs() -> Response:
     limit = _query_number("limit", HISTORY_DEFAULT, int, 1, HISTORY_MAX)
     before = _query_number("before", None, float, 0, float("inf"))
     views = _jobs().history(current_user().id, limit, before)
-    return jsonify({"object": "list", "data": [job_json(view) for view in views],
-                    "has_more": len(views) == limit})
+    return jsonify({"object": "list", "data": [job_json(view) for view in views], "has_more": len(views) == limit})
 
 
 @bp.get("/<job_id>")
@@ -90,8 +89,9 @@ def _query_number(name: str, default, kind: type, low: float, high: float):
     try:
         value = kind(raw)
     except ValueError:
-        raise BadRequest(f"{name} must be {'an integer' if kind is int else 'a number'}, got {raw!r}",
-                       "invalid_type", name) from None
+        raise BadRequest(
+            f"{name} must be {'an integer' if kind is int else 'a number'}, got {raw!r}", "invalid_type", name
+        ) from None
     if not low <= value <= high:
         raise BadRequest(f"{name} must be between {low:g} and {high:g}, got {raw}", "invalid_value", name)
     return value

@@ -8,7 +8,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from engine.api import MAX_GUIDANCE, MAX_IMAGES_PER_REQUEST, MAX_PROMPT_CHARS, MAX_SEED, MAX_SIDE, MAX_STEPS, SIZE_MULTIPLE
+from engine.api import (
+    MAX_GUIDANCE,
+    MAX_IMAGES_PER_REQUEST,
+    MAX_PROMPT_CHARS,
+    MAX_SEED,
+    MAX_SIDE,
+    MAX_STEPS,
+    SIZE_MULTIPLE,
+)
 
 #: Model names OpenAI clients send by habit; they mean "this server's default model".
 OPENAI_MODEL_ALIASES = re.compile(r"^(dall-e-[23]|gpt-image-.*)$")
@@ -42,8 +50,13 @@ class BodyField:
     def json_schema(self) -> dict[str, Any]:
         """The field as a JSON Schema (OpenAPI 3.1)."""
         schema: dict[str, Any] = {"type": _JSON_TYPES[self.kind]}
-        for key, value in (("minimum", self.minimum), ("maximum", self.maximum), ("minLength", self.min_length),
-                           ("maxLength", self.max_length), ("pattern", self.pattern)):
+        for key, value in (
+            ("minimum", self.minimum),
+            ("maximum", self.maximum),
+            ("minLength", self.min_length),
+            ("maxLength", self.max_length),
+            ("pattern", self.pattern),
+        ):
             if value is not None:
                 schema[key] = value
         if self.choices:
@@ -59,8 +72,9 @@ def generation_fields(limits: RequestLimits) -> tuple[BodyField, ...]:
         BodyField("prompt", str, "What to draw", min_length=1, max_length=MAX_PROMPT_CHARS, pattern="\\S"),
         BodyField("negative_prompt", str, "What to avoid", max_length=MAX_PROMPT_CHARS),
         BodyField("n", int, "Number of images", minimum=1, maximum=limits.max_images),
-        BodyField("size", str, "WIDTHxHEIGHT within the model's limits, or auto for its native size",
-                  pattern=SIZE_PATTERN),
+        BodyField(
+            "size", str, "WIDTHxHEIGHT within the model's limits, or auto for its native size", pattern=SIZE_PATTERN
+        ),
         BodyField("steps", int, "Denoising steps", minimum=1, maximum=limits.max_steps),
         BodyField("guidance_scale", float, "", minimum=0, maximum=MAX_GUIDANCE),
         BodyField("seed", int, "Seed of the first image", minimum=0, maximum=MAX_SEED),

@@ -45,7 +45,9 @@ def request_limits() -> RequestLimits:
 def read_json_object(request: Request) -> dict[str, Any]:
     """The body as a JSON object; anything else (wrong content type, bad JSON, an array) is a 400/415."""
     if not request.is_json:
-        raise UnsupportedMediaType("send the body as JSON with Content-Type: application/json", "unsupported_media_type")
+        raise UnsupportedMediaType(
+            "send the body as JSON with Content-Type: application/json", "unsupported_media_type"
+        )
     body = request.get_json(silent=True)
     if body is None:
         raise BadRequest("the body is not valid JSON", "invalid_json")
@@ -71,8 +73,9 @@ def parse_job_request(body: dict[str, Any], model_names: list[str], limits: Requ
     fields = _by_name(job_fields(limits))
     unknown = sorted(set(body) - set(fields))
     if unknown:
-        raise BadRequest(f"unknown field {unknown[0]!r}; known fields: {', '.join(fields)}",
-                         "unknown_field", unknown[0])
+        raise BadRequest(
+            f"unknown field {unknown[0]!r}; known fields: {', '.join(fields)}", "unknown_field", unknown[0]
+        )
     if "size" in body and ("width" in body or "height" in body):
         raise BadRequest("give either size or width and height, not both", "invalid_value", "size")
     model = _check_model(_read(body, fields["model"]), model_names)
@@ -82,8 +85,9 @@ def parse_job_request(body: dict[str, Any], model_names: list[str], limits: Requ
 def _check_model(model: str | None, model_names: list[str]) -> str | None:
     """Only models this server names may be asked for (never a path)."""
     if model is not None and model not in model_names:
-        raise BadRequest(f"unknown model {model!r}; this server has {', '.join(model_names)}",
-                       "model_not_found", "model")
+        raise BadRequest(
+            f"unknown model {model!r}; this server has {', '.join(model_names)}", "model_not_found", "model"
+        )
     return model
 
 
@@ -116,8 +120,11 @@ def _generation_request(
     # The engine's own limits passed; now this server's, which may be lower.
     for field, value in ((fields["n"], request.n), (fields["steps"], request.steps)):
         if value is not None and field.maximum is not None and value > field.maximum:
-            raise BadRequest(f"{field.name} must be at most {field.maximum:g} on this server, got {value}",
-                             "invalid_value", field.name)
+            raise BadRequest(
+                f"{field.name} must be at most {field.maximum:g} on this server, got {value}",
+                "invalid_value",
+                field.name,
+            )
     return request
 
 
@@ -127,13 +134,14 @@ def size_param(body: dict[str, Any]) -> dict[str, str]:
 
 
 def _size(size: str | None) -> tuple[int | None, int | None]:
-    """"256x448" -> (256, 448); "auto" or nothing -> the model's default."""
+    """ "256x448" -> (256, 448); "auto" or nothing -> the model's default."""
     if size is None or size == "auto":
         return None, None
     match = _SIZE.match(size)
     if match is None:
-        raise BadRequest(f"size must look like 256x256 (width x height) or be 'auto', got {size!r}",
-                       "invalid_value", "size")
+        raise BadRequest(
+            f"size must look like 256x256 (width x height) or be 'auto', got {size!r}", "invalid_value", "size"
+        )
     return int(match[1]), int(match[2])
 
 
@@ -149,11 +157,13 @@ def _read(body: dict[str, Any], field: BodyField) -> Any:
         return None
     accepted = (int, float) if field.kind is float else field.kind
     if isinstance(value, bool) or not isinstance(value, accepted):
-        raise BadRequest(f"{field.name} must be {_KIND_NAMES[field.kind]}, got {_json_type(value)}", "invalid_type",
-                         field.name)
+        raise BadRequest(
+            f"{field.name} must be {_KIND_NAMES[field.kind]}, got {_json_type(value)}", "invalid_type", field.name
+        )
     if field.choices and value not in field.choices:
-        raise BadRequest(f"{field.name} must be one of {', '.join(field.choices)}, got {value!r}", "invalid_value",
-                         field.name)
+        raise BadRequest(
+            f"{field.name} must be one of {', '.join(field.choices)}, got {value!r}", "invalid_value", field.name
+        )
     return value
 
 
@@ -161,6 +171,13 @@ _KIND_NAMES = {str: "a string", int: "an integer", float: "a number"}
 
 
 def _json_type(value: object) -> str:
-    names = {bool: "a boolean", str: "a string", int: "an integer", float: "a number", list: "an array",
-             dict: "an object", type(None): "null"}
+    names = {
+        bool: "a boolean",
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        list: "an array",
+        dict: "an object",
+        type(None): "null",
+    }
     return names.get(type(value), type(value).__name__)

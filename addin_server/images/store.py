@@ -135,10 +135,22 @@ class ImageStore:
                 path.parent.mkdir(exist_ok=True)
                 path.write_bytes(image.png)
                 connection.execute(
-                    "INSERT INTO images (id, job_id, owner, position, seed, model, width, height, prompt, created_at, file)"
+                    "INSERT INTO images (id, job_id, owner, position, seed, model, width, height, prompt, created_at,"
+                    " file)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (image_id, job_id, row["owner"], image.index, image.seed, request.get("model") or "",
-                     request["width"], request["height"], request["prompt"], now, relative),
+                    (
+                        image_id,
+                        job_id,
+                        row["owner"],
+                        image.index,
+                        image.seed,
+                        request.get("model") or "",
+                        request["width"],
+                        request["height"],
+                        request["prompt"],
+                        now,
+                        relative,
+                    ),
                 )
             connection.execute(
                 "UPDATE jobs SET state = ?, finished_at = ?, error = ?, error_kind = ? WHERE id = ?",
@@ -157,9 +169,12 @@ class ImageStore:
     def delete_older_than(self, cutoff: float) -> int:
         """Delete finished jobs created before `cutoff` (unix seconds) with their image files; returns how many."""
         with self._connect() as connection:
-            old = [row["id"] for row in connection.execute(
-                "SELECT id FROM jobs WHERE created_at < ? AND finished_at IS NOT NULL", (cutoff,)
-            )]
+            old = [
+                row["id"]
+                for row in connection.execute(
+                    "SELECT id FROM jobs WHERE created_at < ? AND finished_at IS NOT NULL", (cutoff,)
+                )
+            ]
             for job_id in old:
                 for image in connection.execute("SELECT file FROM images WHERE job_id = ?", (job_id,)):
                     (self.files / image["file"]).unlink(missing_ok=True)
@@ -193,15 +208,29 @@ class ImageStore:
     def _job_record(self, connection: sqlite3.Connection, row: sqlite3.Row) -> JobRecord:
         images = connection.execute("SELECT * FROM images WHERE job_id = ? ORDER BY position", (row["id"],))
         return JobRecord(
-            id=row["id"], owner=row["owner"], state=JobState(row["state"]), request=json.loads(row["request"]),
-            created_at=row["created_at"], finished_at=row["finished_at"], error=row["error"],
-            error_kind=row["error_kind"], images=[_image_record(image) for image in images],
+            id=row["id"],
+            owner=row["owner"],
+            state=JobState(row["state"]),
+            request=json.loads(row["request"]),
+            created_at=row["created_at"],
+            finished_at=row["finished_at"],
+            error=row["error"],
+            error_kind=row["error_kind"],
+            images=[_image_record(image) for image in images],
         )
 
 
 def _image_record(row: sqlite3.Row) -> ImageRecord:
     return ImageRecord(
-        id=row["id"], job_id=row["job_id"], owner=row["owner"], index=row["position"], seed=row["seed"],
-        model=row["model"], width=row["width"], height=row["height"], prompt=row["prompt"],
-        created_at=row["created_at"], file=row["file"],
+        id=row["id"],
+        job_id=row["job_id"],
+        owner=row["owner"],
+        index=row["position"],
+        seed=row["seed"],
+        model=row["model"],
+        width=row["width"],
+        height=row["height"],
+        prompt=row["prompt"],
+        created_at=row["created_at"],
+        file=row["file"],
     )

@@ -27,12 +27,18 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.queue_depth = Gauge("addin_queue_depth", "Jobs waiting for the engine", registry=self.registry)
         self.batch_images = Histogram(
-            "addin_batch_images", "Images per pipeline call", ["model"],
-            buckets=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32), registry=self.registry,
+            "addin_batch_images",
+            "Images per pipeline call",
+            ["model"],
+            buckets=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32),
+            registry=self.registry,
         )
         self.generation_seconds = Histogram(
-            "addin_generation_seconds", "Seconds per pipeline call", ["model"],
-            buckets=(0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120), registry=self.registry,
+            "addin_generation_seconds",
+            "Seconds per pipeline call",
+            ["model"],
+            buckets=(0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120),
+            registry=self.registry,
         )
         self.images = Counter("addin_images_generated", "Images generated", ["model"], registry=self.registry)
         self.jobs = Counter("addin_jobs_finished", "Jobs finished, by final state", ["state"], registry=self.registry)

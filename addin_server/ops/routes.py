@@ -24,8 +24,11 @@ def healthz() -> Response:
 def readyz() -> tuple[Response, int]:
     engine = services().engine
     ready = engine.is_ready()
-    body = {"status": "ready" if ready else "not_ready", "models": engine.model_names(),
-            "queue_depth": engine.queue_depth()}
+    body = {
+        "status": "ready" if ready else "not_ready",
+        "models": engine.model_names(),
+        "queue_depth": engine.queue_depth(),
+    }
     return jsonify(body), 200 if ready else 503
 
 

@@ -22,8 +22,12 @@ ICON_SIZES = (*OFFICE_SIZES, 192)
 #: The shapes offered, as width:height; each maps to the model's nearest size.
 SHAPES = {"wide": (16, 9), "standard": (4, 3), "square": (1, 1), "tall": (9, 16)}
 STYLE_PRESETS = {
-    "none": "", "photo": "photographic, natural light", "illustration": "clean illustration",
-    "flat": "flat colours, simple shapes", "watercolour": "watercolour painting", "sketch": "pencil sketch",
+    "none": "",
+    "photo": "photographic, natural light",
+    "illustration": "clean illustration",
+    "flat": "flat colours, simple shapes",
+    "watercolour": "watercolour painting",
+    "sketch": "pencil sketch",
 }
 
 
@@ -36,11 +40,16 @@ def taskpane() -> str:
         "clientId": identity.client_id,
         "authority": f"{identity.authority.rstrip('/')}/{identity.tenant_id}",
         "msalUrl": url_for("taskpane.static", filename="vendor/msal-browser.min.js"),
-        "scopes": [f"{identity.app_id_uris[0] if identity.app_id_uris else 'api://' + identity.client_id}/"
-                   f"{identity.required_scope}"] if identity.enabled else [],
+        "scopes": [
+            f"{identity.app_id_uris[0] if identity.app_id_uris else 'api://' + identity.client_id}/"
+            f"{identity.required_scope}"
+        ]
+        if identity.enabled
+        else [],
         "maxImages": min(4, config.server.max_images_per_request),
-        "sizes": {name: "{}x{}".format(*generation_size(w, h, services().engine.limits()))
-                  for name, (w, h) in SHAPES.items()},
+        "sizes": {
+            name: "{}x{}".format(*generation_size(w, h, services().engine.limits())) for name, (w, h) in SHAPES.items()
+        },
         "styles": list(STYLE_PRESETS.items()),  # a list keeps the order (JSON objects get sorted)
     }
     limits = {"prompt_chars": MAX_PROMPT_CHARS, "seed": MAX_SEED, "steps": config.server.max_steps}

@@ -38,8 +38,9 @@ def client(app):
 @pytest.fixture(scope="module")
 def live_server(test_model_dir, tmp_path_factory) -> Iterator[LiveServer]:
     """One server for a whole test module (no per-user job limit, so load tests can run)."""
-    server = LiveServer(test_model_dir, tmp_path_factory.mktemp("live") / "instance",
-                        env={"ENGINE_MAX_JOBS_PER_USER": "0"}).start()
+    server = LiveServer(
+        test_model_dir, tmp_path_factory.mktemp("live") / "instance", env={"ENGINE_MAX_JOBS_PER_USER": "0"}
+    ).start()
     yield server
     server.stop()
 

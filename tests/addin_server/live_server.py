@@ -25,8 +25,14 @@ class LiveServer:
     `model_dir` None serves the embedded default model.
     """
 
-    def __init__(self, model_dir: Path | None, instance: Path, env: dict[str, str] | None = None,
-                 args: tuple[str, ...] = (), ca_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        model_dir: Path | None,
+        instance: Path,
+        env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
+        ca_file: Path | None = None,
+    ) -> None:
         self.model_dir = model_dir
         self.instance = instance
         self.env = env or {}
@@ -51,9 +57,20 @@ class LiveServer:
         env = {**os.environ, "ENGINE_MODEL": str(self.model_dir or ""), "HF_HUB_OFFLINE": "1", **self.env}
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "addin_server.cli", "serve", "--port", str(self.port), "--instance", str(self.instance),
-             *self.args],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "addin_server.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--instance",
+                str(self.instance),
+                *self.args,
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -83,7 +100,9 @@ class LiveServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def post(self, path: str, body: object, **kwargs) -> requests.Response:
-        return requests.post(self.url + path, json=body, timeout=kwargs.pop("timeout", 120), verify=self.verify, **kwargs)
+        return requests.post(
+            self.url + path, json=body, timeout=kwargs.pop("timeout", 120), verify=self.verify, **kwargs
+        )
 
     def get(self, path: str, **kwargs) -> requests.Response:
         return requests.get(self.url + path, timeout=kwargs.pop("timeout", 60), verify=self.verify, **kwargs)

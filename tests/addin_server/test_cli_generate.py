@@ -16,14 +16,29 @@ def run_cli(*arguments: str) -> subprocess.CompletedProcess:
     environment = {**os.environ, "HF_HUB_OFFLINE": "1"}
     return subprocess.run(
         [sys.executable, "-m", "addin_server.cli", *arguments],
-        capture_output=True, text=True, timeout=300, env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=environment,
     )
 
 
 def test_one_image_goes_to_a_file_with_its_seed_and_metadata(sd15_dir, tmp_path):
     out = tmp_path / "cat.png"
-    done = run_cli("generate", "a red cat", "--model", str(sd15_dir), "--steps", "3", "--seed", "7",
-                   "--size", "64x48", "--out", str(out))
+    done = run_cli(
+        "generate",
+        "a red cat",
+        "--model",
+        str(sd15_dir),
+        "--steps",
+        "3",
+        "--seed",
+        "7",
+        "--size",
+        "64x48",
+        "--out",
+        str(out),
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"{out}\tseed=7"
     image = Image.open(out)
@@ -36,8 +51,22 @@ def test_one_image_goes_to_a_file_with_its_seed_and_metadata(sd15_dir, tmp_path)
 
 def test_several_images_go_to_a_folder_one_line_each(sd15_dir, tmp_path):
     out = tmp_path / "set"
-    done = run_cli("generate", "blue sky", "--model", str(sd15_dir), "--steps", "2", "--n", "3", "--seed", "100",
-                   "--negative", "blurry", "--out", str(out))
+    done = run_cli(
+        "generate",
+        "blue sky",
+        "--model",
+        str(sd15_dir),
+        "--steps",
+        "2",
+        "--n",
+        "3",
+        "--seed",
+        "100",
+        "--negative",
+        "blurry",
+        "--out",
+        str(out),
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     assert [line.split("\tseed=")[1] for line in lines] == ["100", "101", "102"]

@@ -15,8 +15,15 @@ def test_defaults_serve_the_embedded_model_with_sane_limits():
 
 
 def test_values_are_read_and_cast():
-    engine = Config.from_env({"ENGINE_MAX_BATCH": "4", "ENGINE_MAX_WAIT_MS": "12.5", "ENGINE_COMPILE": "yes",
-                              "ENGINE_DEVICE": "cuda:1", "ENGINE_MODEL": "/models/sd"}).engine
+    engine = Config.from_env(
+        {
+            "ENGINE_MAX_BATCH": "4",
+            "ENGINE_MAX_WAIT_MS": "12.5",
+            "ENGINE_COMPILE": "yes",
+            "ENGINE_DEVICE": "cuda:1",
+            "ENGINE_MODEL": "/models/sd",
+        }
+    ).engine
     assert engine.max_batch == 4 and engine.max_wait_ms == 12.5 and engine.load.compile
     assert engine.load.device == "cuda:1" and engine.default_model == "/models/sd"
 
@@ -55,8 +62,9 @@ def test_the_readme_settings_tables_are_the_declarations():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     for title, classes in SETTINGS_GROUPS.items():
         assert settings_table(classes) in readme, f"README's {title} table differs from the declarations"
-    declared = {item.info.variable for classes in SETTINGS_GROUPS.values() for cls in classes
-                for item in declared_settings(cls)}
+    declared = {
+        item.info.variable for classes in SETTINGS_GROUPS.values() for cls in classes for item in declared_settings(cls)
+    }
     listed = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", readme, re.MULTILINE))
     assert listed == declared
 
@@ -119,7 +127,10 @@ def test_importing_the_server_and_engine_changes_no_global_state():
         "assert dict(os.environ) == before, set(os.environ.items()) ^ set(before.items())\n"
         "assert pptx.opc.serialized.zipfile is zipfile and docx.opc.phys_pkg.ZipFile is zipfile.ZipFile\n"
     )
-    env = {key: value for key, value in __import__("os").environ.items()
-           if key not in ("HF_HUB_OFFLINE", "TRANSFORMERS_VERBOSITY")}
+    env = {
+        key: value
+        for key, value in __import__("os").environ.items()
+        if key not in ("HF_HUB_OFFLINE", "TRANSFORMERS_VERBOSITY")
+    }
     result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr

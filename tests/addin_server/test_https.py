@@ -53,11 +53,15 @@ def test_images_over_https(https_server):
 def test_a_client_leaving_over_tls_still_cancels_its_job(https_server):
     body = json.dumps({"prompt": "abandoned over tls", "steps": 150, "size": "128x128"}).encode()
     context = ssl.create_default_context(cafile=https_server.verify)
-    with socket.create_connection(("127.0.0.1", https_server.port)) as raw:
-        with context.wrap_socket(raw, server_hostname="127.0.0.1") as sock:
-            sock.sendall(b"POST /v1/images/generations HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                         b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
-            time.sleep(1.0)
+    with (
+        socket.create_connection(("127.0.0.1", https_server.port)) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as sock,
+    ):
+        sock.sendall(
+            b"POST /v1/images/generations HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        time.sleep(1.0)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         jobs = https_server.get("/api/jobs").json()["data"]

@@ -46,8 +46,9 @@ def openai_client(live_server):
 
 
 def test_openai_client_gets_base64_images(openai_client):
-    result = openai_client.images.generate(prompt="a red circle", n=2, response_format="b64_json",
-                                           extra_body={"seed": 11, "steps": 3})
+    result = openai_client.images.generate(
+        prompt="a red circle", n=2, response_format="b64_json", extra_body={"seed": 11, "steps": 3}
+    )
     assert result.created > 1_700_000_000 and len(result.data) == 2
     images = [png(base64.b64decode(item.b64_json)) for item in result.data]
     assert all(image.size == (64, 64) for image in images)
@@ -84,9 +85,9 @@ def test_job_progress_streams_as_server_sent_events(live_server):
         name = None
         for line in response.iter_lines(decode_unicode=True):
             if line.startswith("event: "):
-                name = line[len("event: "):]
+                name = line[len("event: ") :]
             elif line.startswith("data: "):
-                events.append((name, json.loads(line[len("data: "):])))
+                events.append((name, json.loads(line[len("data: ") :])))
     assert events[-1][0] == "succeeded" and events[-1][1]["images"]
     assert {name for name, _ in events[:-1]} <= {"progress"}
     steps = [body["progress"]["step"] for _, body in events]
@@ -95,8 +96,10 @@ def test_job_progress_streams_as_server_sent_events(live_server):
 
 def test_twenty_concurrent_clients_each_get_their_own_images(live_server):
     def generate(index: int) -> dict:
-        response = live_server.post("/v1/images/generations", {
-            "prompt": f"concurrent shape {index}", "seed": 1000 + index, "response_format": "b64_json"})
+        response = live_server.post(
+            "/v1/images/generations",
+            {"prompt": f"concurrent shape {index}", "seed": 1000 + index, "response_format": "b64_json"},
+        )
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -109,8 +112,10 @@ def test_twenty_concurrent_clients_each_get_their_own_images(live_server):
         assert image.text["prompt"] == f"concurrent shape {index}" and image.text["seed"] == str(1000 + index)
     # Batched images equal the same request run alone.
     for index in (0, 7, 19):
-        alone = live_server.post("/v1/images/generations", {
-            "prompt": f"concurrent shape {index}", "seed": 1000 + index, "response_format": "b64_json"}).json()
+        alone = live_server.post(
+            "/v1/images/generations",
+            {"prompt": f"concurrent shape {index}", "seed": 1000 + index, "response_format": "b64_json"},
+        ).json()
         together = np.asarray(png(base64.b64decode(results[index]["data"][0]["b64_json"])), dtype=int)
         solo = np.asarray(png(base64.b64decode(alone["data"][0]["b64_json"])), dtype=int)
         assert np.abs(together - solo).max() <= 2
@@ -123,8 +128,10 @@ def test_twenty_concurrent_clients_each_get_their_own_images(live_server):
 def test_a_synchronous_request_whose_client_leaves_is_cancelled(live_server):
     body = json.dumps({"prompt": "abandoned", "steps": 150, "size": "128x128"}).encode()
     with socket.create_connection(("127.0.0.1", live_server.port)) as sock:
-        sock.sendall(b"POST /v1/images/generations HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        sock.sendall(
+            b"POST /v1/images/generations HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
         wait_for_status(live_server, "abandoned", {"running"})
     job = wait_for_status(live_server, "abandoned", {"succeeded", "failed", "cancelled"}, timeout=30)
     assert job["status"] == "cancelled" and job["images"] == []
@@ -134,5 +141,7 @@ def test_leaving_an_event_stream_does_not_cancel_the_job(live_server):
     job = live_server.post("/api/jobs", {"prompt": "watched then left", "steps": 30, "size": "128x128"}).json()
     with requests.get(live_server.url + f"/api/jobs/{job['id']}/events", stream=True, timeout=60) as response:
         next(response.iter_lines())
-    assert wait_for_status(live_server, "watched then left", {"succeeded", "failed", "cancelled"})["status"] == "succeeded"
+    assert (
+        wait_for_status(live_server, "watched then left", {"succeeded", "failed", "cancelled"})["status"] == "succeeded"
+    )
     assert live_server.get("/healthz").status_code == 200

@@ -49,7 +49,12 @@ def test_the_xml_manifest_validates(tmp_path, xml_schema, extra):
 
 def test_the_validator_catches_a_broken_manifest(tmp_path, xml_schema):
     out = generate(tmp_path)
-    broken = (out / "manifest.xml").read_text().replace("<ProviderName>", "<Provider>").replace("</ProviderName>", "</Provider>")
+    broken = (
+        (out / "manifest.xml")
+        .read_text()
+        .replace("<ProviderName>", "<Provider>")
+        .replace("</ProviderName>", "</Provider>")
+    )
     assert list(xml_schema.iter_errors(broken))
 
 

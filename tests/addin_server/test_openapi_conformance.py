@@ -13,8 +13,11 @@ from tests.addin_server.live_server import LiveServer
 @pytest.fixture(scope="module")
 def api_schema(test_model_dir, tmp_path_factory):
     # Small limits keep each generated request quick on the tiny model.
-    server = LiveServer(test_model_dir, tmp_path_factory.mktemp("schemathesis") / "instance", env={
-        "IMAGES_MAX_N": "2", "IMAGES_MAX_STEPS": "3", "ENGINE_MAX_JOBS_PER_USER": "0"}).start()
+    server = LiveServer(
+        test_model_dir,
+        tmp_path_factory.mktemp("schemathesis") / "instance",
+        env={"IMAGES_MAX_N": "2", "IMAGES_MAX_STEPS": "3", "ENGINE_MAX_JOBS_PER_USER": "0"},
+    ).start()
     yield schemathesis.openapi.from_url(server.url + "/openapi.json")
     server.stop()
 

@@ -24,8 +24,11 @@ def wait_running(server: LiveServer, job_id: str) -> None:
 
 
 def test_full_queue_answers_429_then_sigterm_drains_and_a_restart_remembers(test_model_dir, tmp_path):
-    server = LiveServer(test_model_dir, tmp_path / "instance", env={
-        "ENGINE_MAX_QUEUE": "1", "ENGINE_MAX_BATCH": "1", "ENGINE_MAX_JOBS_PER_USER": "0"}).start()
+    server = LiveServer(
+        test_model_dir,
+        tmp_path / "instance",
+        env={"ENGINE_MAX_QUEUE": "1", "ENGINE_MAX_BATCH": "1", "ENGINE_MAX_JOBS_PER_USER": "0"},
+    ).start()
     try:
         earlier = server.post("/v1/images/generations", {"prompt": "kept across restarts", "seed": 9}).json()
         running = server.post("/api/jobs", {"prompt": "running at stop", **SLOW}).json()
@@ -33,8 +36,9 @@ def test_full_queue_answers_429_then_sigterm_drains_and_a_restart_remembers(test
 
         # 1. One job waits (a synchronous client), the next finds the queue full.
         waiting: dict = {}
-        waiter = threading.Thread(target=lambda: waiting.update(response=server.post(
-            "/v1/images/generations", {"prompt": "queued at stop"})))
+        waiter = threading.Thread(
+            target=lambda: waiting.update(response=server.post("/v1/images/generations", {"prompt": "queued at stop"}))
+        )
         waiter.start()
         while server.get("/readyz").json()["queue_depth"] < 1:
             time.sleep(0.05)

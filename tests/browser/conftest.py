@@ -22,16 +22,20 @@ def browser():
     if executable is None:
         pytest.fail("Chromium is not installed (scripts/test.sh installs Debian's chromium)")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True,
-                                             args=["--no-sandbox", "--disable-gpu"])
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
         yield browser
         browser.close()
 
 
 @pytest.fixture(scope="module")
 def server(test_model_dir, tmp_path_factory):
-    server = LiveServer(test_model_dir, tmp_path_factory.mktemp("taskpane") / "instance",
-                        env={"ENGINE_MAX_JOBS_PER_USER": "0", "RATE_LIMIT": "1000/minute"}).start()
+    server = LiveServer(
+        test_model_dir,
+        tmp_path_factory.mktemp("taskpane") / "instance",
+        env={"ENGINE_MAX_JOBS_PER_USER": "0", "RATE_LIMIT": "1000/minute"},
+    ).start()
     yield server
     server.stop()
 
@@ -49,8 +53,12 @@ def open_pane(browser, server):
         page = context.new_page()
         settings = {"host": host, "sets": sets if sets is not None else {"PowerPointApi": "1.10"}, **config}
         if office:
-            context.route("https://appsforoffice.microsoft.com/**", lambda route: route.fulfill(
-                content_type="text/javascript", body=f"window.__officeConfig = {json.dumps(settings)};\n{DOUBLE}"))
+            context.route(
+                "https://appsforoffice.microsoft.com/**",
+                lambda route: route.fulfill(
+                    content_type="text/javascript", body=f"window.__officeConfig = {json.dumps(settings)};\n{DOUBLE}"
+                ),
+            )
         else:
             context.route("https://appsforoffice.microsoft.com/**", lambda route: route.abort())
         errors = []

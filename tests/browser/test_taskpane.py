@@ -96,10 +96,19 @@ def test_cancel_stops_the_job(open_pane):
 def test_a_busy_server_shows_the_wait(open_pane):
     page = open_pane("PowerPoint")
     # The server's own 429 body and header, as the queue-full path sends them.
-    page.route("**/api/jobs", lambda route: route.fulfill(
-        status=429, headers={"Retry-After": "7", "Content-Type": "application/json"},
-        body='{"error": {"message": "the queue is full", "type": "rate_limit_error", "param": null, "code": "queue_full"}}')
-        if route.request.method == "POST" else route.continue_())
+    page.route(
+        "**/api/jobs",
+        lambda route: (
+            route.fulfill(
+                status=429,
+                headers={"Retry-After": "7", "Content-Type": "application/json"},
+                body='{"error": {"message": "the queue is full", "type": "rate_limit_error", "param": null, '
+                '"code": "queue_full"}}',
+            )
+            if route.request.method == "POST"
+            else route.continue_()
+        ),
+    )
     page.fill("#prompt", "anything")
     page.click("#generate")
     page.wait_for_selector("#message.error")
@@ -164,8 +173,10 @@ def test_keyboard_only(open_pane):
     page.keyboard.press("Enter")
     page.wait_for_selector("#message:not([hidden])")
     assert len(office_calls(page, "setSelectedDataAsync")) == 1
-    labels = page.evaluate("[...document.querySelectorAll('input, select, textarea')]"
-                           ".filter(e => e.type !== 'radio' && !document.querySelector(`label[for=${e.id}]`)).map(e => e.id)")
+    labels = page.evaluate(
+        "[...document.querySelectorAll('input, select, textarea')]"
+        ".filter(e => e.type !== 'radio' && !document.querySelector(`label[for=${e.id}]`)).map(e => e.id)"
+    )
     assert labels == []  # every field has a label
 
 
@@ -192,8 +203,9 @@ def test_more_like_this_keeps_the_prompt_with_new_seeds(open_pane):
     first = page.get_attribute("#grid button:nth-child(1)", "aria-label")
     assert first.endswith("seed 100")
     page.click("#more")
-    page.wait_for_function(f"document.querySelector('#grid button').getAttribute('aria-label') !== {first!r}",
-                           timeout=60_000)
+    page.wait_for_function(
+        f"document.querySelector('#grid button').getAttribute('aria-label') !== {first!r}", timeout=60_000
+    )
     assert not page.get_attribute("#grid button:nth-child(1)", "aria-label").endswith("seed 100")
 
 
@@ -203,9 +215,16 @@ def entra_server(test_model_dir, tmp_path, provider):
     from tests.addin_server.live_server import LiveServer
     from tests.identity_provider import CLIENT_ID, TENANT
 
-    server = LiveServer(test_model_dir, tmp_path / "instance", env={
-        "ENTRA_CLIENT_ID": CLIENT_ID, "ENTRA_TENANT_ID": TENANT, "ENTRA_AUTHORITY": provider.base_url,
-        "ENTRA_CA_FILE": str(provider.ca_file)}).start()
+    server = LiveServer(
+        test_model_dir,
+        tmp_path / "instance",
+        env={
+            "ENTRA_CLIENT_ID": CLIENT_ID,
+            "ENTRA_TENANT_ID": TENANT,
+            "ENTRA_AUTHORITY": provider.base_url,
+            "ENTRA_CA_FILE": str(provider.ca_file),
+        },
+    ).start()
     yield server
     server.stop()
 

@@ -7,9 +7,17 @@ import pytest
 from engine.api import GenerationRequest, ModelLimits
 from engine.errors import InvalidRequest
 
-LIMITS = ModelLimits(default_width=256, default_height=256, min_size=64, max_size=512, size_multiple=16,
-                     default_steps=10, default_guidance_scale=4.0, default_scheduler="ddim",
-                     schedulers=("ddim", "euler"))
+LIMITS = ModelLimits(
+    default_width=256,
+    default_height=256,
+    min_size=64,
+    max_size=512,
+    size_multiple=16,
+    default_steps=10,
+    default_guidance_scale=4.0,
+    default_scheduler="ddim",
+    schedulers=("ddim", "euler"),
+)
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,9 @@ def test_the_embedded_model_is_the_default_and_draws_every_shape_of_picture():
         loaded = engine.model(None)
         assert loaded.name == "embedded" and type(loaded.pipeline).__name__ == "StableDiffusionPipeline"
         handles = {
-            (width, height): engine.submit(GenerationRequest(prompt="a red circle on a blue background",
-                                                             width=width, height=height, seed=3))
+            (width, height): engine.submit(
+                GenerationRequest(prompt="a red circle on a blue background", width=width, height=height, seed=3)
+            )
             for width, height in ((256, 256), (448, 256), (256, 448), (320, 256))
         }
         for size, handle in handles.items():

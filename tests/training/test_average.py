@@ -23,8 +23,9 @@ def weights(pipeline: Path, part: str, name: str = "diffusion_pytorch_model.safe
 def two_runs_on_one_vae(tmp_path_factory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("runs")
     train_main(["--preset", "tiny", "--out", str(folder / "first")])
-    train_main(["--preset", "tiny", "--seed", "1", "--continue-from", str(folder / "first"),
-                "--out", str(folder / "second")])
+    train_main(
+        ["--preset", "tiny", "--seed", "1", "--continue-from", str(folder / "first"), "--out", str(folder / "second")]
+    )
     return folder / "first", folder / "second"
 
 
@@ -37,8 +38,9 @@ def test_the_average_holds_the_mean_unet_and_text_encoder_and_the_shared_vae(two
         assert set(m) == set(a)
         assert all(((a[key].float() + b[key].float()) / 2 - m[key].float()).abs().max() < 1e-2 for key in a)
         assert any((m[key] != a[key]).any() for key in a)  # the runs differ, so the mean is neither
-    assert (mean / "vae" / "diffusion_pytorch_model.safetensors").read_bytes() == \
-        (first / "vae" / "diffusion_pytorch_model.safetensors").read_bytes()
+    assert (mean / "vae" / "diffusion_pytorch_model.safetensors").read_bytes() == (
+        first / "vae" / "diffusion_pytorch_model.safetensors"
+    ).read_bytes()
     assert json.loads((mean / "training.json").read_text())["averaged_from"] == [str(first), str(second)]
     engine = LocalEngine(EngineSettings(default_model=str(mean)))
     try:
@@ -57,13 +59,15 @@ def test_pipelines_on_different_vaes_are_refused(two_runs_on_one_vae, tmp_path, 
     assert "VAE differs" in capsys.readouterr().err and not (tmp_path / "mean").exists()
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (["{first}", "--out", "{tmp}/mean"], "two or more pipelines"),
-    (["{first}", "{tmp}/nothing", "--out", "{tmp}/mean"], "not a pipeline folder"),
-    (["{first}", "{second}", "--out", "{first}"], "already exists"),
-])
-def test_the_average_command_explains_what_it_cannot_do(two_runs_on_one_vae, tmp_path, capsys, arguments,
-                                                         message):
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["{first}", "--out", "{tmp}/mean"], "two or more pipelines"),
+        (["{first}", "{tmp}/nothing", "--out", "{tmp}/mean"], "not a pipeline folder"),
+        (["{first}", "{second}", "--out", "{first}"], "already exists"),
+    ],
+)
+def test_the_average_command_explains_what_it_cannot_do(two_runs_on_one_vae, tmp_path, capsys, arguments, message):
     first, second = two_runs_on_one_vae
     with pytest.raises(SystemExit) as exit_info:
         average_main([argument.format(first=first, second=second, tmp=tmp_path) for argument in arguments])

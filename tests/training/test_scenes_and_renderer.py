@@ -36,7 +36,9 @@ def test_shapes_have_their_canonical_orientation():
         return pixel(image, x, y) == COLOURS["black"]
 
     r = 0.16 * 256
-    assert painted("triangle", 128, int(128 - 0.9 * r)) and not painted("triangle", int(128 - 0.9 * r), int(128 - 0.8 * r))
+    assert painted("triangle", 128, int(128 - 0.9 * r)) and not painted(
+        "triangle", int(128 - 0.9 * r), int(128 - 0.8 * r)
+    )
     assert painted("star", 128, int(128 - 0.9 * r)) and not painted("star", 128, int(128 + 0.9 * r))
     assert painted("diamond", int(128 + 1.1 * r), 128) and not painted("square", int(128 + 1.1 * r), 128)
 
@@ -68,9 +70,14 @@ def test_prompts_name_what_the_scene_holds_and_vocabulary_words_stay_whole():
         assert tokenizer.tokenize(word) == [word + "</w>"], word
     assert len(tokenizer("zebra quantum flux " * 20, truncation=True).input_ids) <= 32
     # The free order uses no word the original phrasings lack: only the order of the words changes.
-    words = {free_order: {word for _ in range(1000)
-                          for word in re.findall("[a-z]+", describe(random_scene(rng), rng, free_order).lower())}
-             for free_order in (False, True)}
+    words = {
+        free_order: {
+            word
+            for _ in range(1000)
+            for word in re.findall("[a-z]+", describe(random_scene(rng), rng, free_order).lower())
+        }
+        for free_order in (False, True)
+    }
     assert words[True] == words[False]
     # The engine leaves out prompt words outside `known_words()`: none of them may be one the model learned.
     assert words[True] <= set(known_words()), words[True] - set(known_words())
@@ -94,8 +101,11 @@ def test_a_scene_with_a_star_turns_one_object_into_a_star_and_keeps_the_rest():
         changed = [new for old, new in zip(scene.objects, starred.objects) if old != new]
         assert "star" in {obj.shape for obj in starred.objects} and len(changed) <= 1
         assert all(obj.shape == "star" for obj in changed) and "star" in describe(starred, rng).lower()
-        assert (starred.background, starred.relation, starred.stated) == (scene.background, scene.relation,
-                                                                          scene.stated)
+        assert (starred.background, starred.relation, starred.stated) == (
+            scene.background,
+            scene.relation,
+            scene.stated,
+        )
 
 
 def test_long_lead_ins_use_only_words_the_engine_keeps():

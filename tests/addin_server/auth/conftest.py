@@ -14,8 +14,12 @@ from tests.identity_provider import CLIENT_ID, TENANT
 
 def identity_settings(provider, **overrides) -> IdentitySettings:
     settings = IdentitySettings(
-        client_id=CLIENT_ID, tenant_id=TENANT, allowed_tenants=(TENANT,),
-        app_id_uris=(f"api://addin.test/{CLIENT_ID}",), authority=provider.base_url, ca_file=str(provider.ca_file),
+        client_id=CLIENT_ID,
+        tenant_id=TENANT,
+        allowed_tenants=(TENANT,),
+        app_id_uris=(f"api://addin.test/{CLIENT_ID}",),
+        authority=provider.base_url,
+        ca_file=str(provider.ca_file),
         client_secret="test-secret",
     )
     return dataclasses.replace(settings, **overrides)
@@ -26,8 +30,10 @@ def make_app(test_model_dir, tmp_path, provider):
     apps = []
 
     def build(**overrides):
-        config = dataclasses.replace(make_config(test_model_dir, tmp_path / f"instance{len(apps)}"),
-                                     identity=identity_settings(provider, **overrides))
+        config = dataclasses.replace(
+            make_config(test_model_dir, tmp_path / f"instance{len(apps)}"),
+            identity=identity_settings(provider, **overrides),
+        )
         apps.append(create_app(config))
         return apps[-1]
 

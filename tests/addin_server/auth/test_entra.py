@@ -65,8 +65,11 @@ BATTERY = {
     "tenant not allowed": (lambda p: p.token(tid=OTHER_TENANT), 403, "tenant"),
     "alg none": (_forged_none, 401, "RS256"),
     "HS256 with the public key": (_hs256_with_public_key, 401, "RS256"),
-    "unknown kid": (lambda p: jwt.encode(p.claims(), p.keys[p.current_kid], algorithm="RS256",
-                                         headers={"kid": "no-such-key"}), 401, "unknown key"),
+    "unknown kid": (
+        lambda p: jwt.encode(p.claims(), p.keys[p.current_kid], algorithm="RS256", headers={"kid": "no-such-key"}),
+        401,
+        "unknown key",
+    ),
     "tampered payload": (_tampered, 401, "not valid"),
     "missing scope": (lambda p: p.token(scp="User.Read"), 403, "access_as_user"),
     "app-only token": (lambda p: p.token(scp=None, roles=["Images.Generate"], idtyp="app"), 403, "scope"),
@@ -98,13 +101,26 @@ def test_no_token_or_a_token_in_the_url(client, provider):
 def test_every_user_route_asks_for_a_token(make_app):
     app = make_app()
     client = app.test_client()
-    public = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/static/<path:filename>", "/auth/login",
-              "/icons/icon-<int:size>.png", "/taskpane", "/taskpane/static/<path:filename>",
-              "/auth/callback"}
+    public = {
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/openapi.json",
+        "/static/<path:filename>",
+        "/auth/login",
+        "/icons/icon-<int:size>.png",
+        "/taskpane",
+        "/taskpane/static/<path:filename>",
+        "/auth/callback",
+    }
     for rule in app.url_map.iter_rules():
         if rule.rule in public:
             continue
-        path = rule.rule.replace("<string(length=32):document_id>", "0" * 32).replace("<job_id>", "x").replace("<image_id>", "x")
+        path = (
+            rule.rule.replace("<string(length=32):document_id>", "0" * 32)
+            .replace("<job_id>", "x")
+            .replace("<image_id>", "x")
+        )
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert client.open(path, method=method).status_code == 401, (method, path)
 
@@ -151,7 +167,9 @@ def test_the_key_endpoint_failing_answers_503_never_lets_in(make_app, provider):
 
 def test_two_users_never_see_each_other(client, provider):
     alice, bob = bearer(provider.token(oid="alice")), bearer(provider.token(oid="bob", name="Bob"))
-    job = wait_for_job(client, client.post("/api/jobs", json={"prompt": "alice's"}, headers=alice).get_json()["id"], alice)
+    job = wait_for_job(
+        client, client.post("/api/jobs", json={"prompt": "alice's"}, headers=alice).get_json()["id"], alice
+    )
     image = f"/api/images/{job['images'][0]['id']}"
     assert client.get(image, headers=alice).status_code == 200
     for path in (f"/api/jobs/{job['id']}", image, f"/api/jobs/{job['id']}/events"):
@@ -214,13 +232,22 @@ def test_the_sign_in_dialog_hands_a_working_token_to_the_task_pane(make_app, pro
 def test_the_real_server_checks_tokens(test_model_dir, tmp_path, provider):
     from tests.addin_server.live_server import LiveServer
 
-    server = LiveServer(test_model_dir, tmp_path / "instance", env={
-        "ENTRA_CLIENT_ID": CLIENT_ID, "ENTRA_TENANT_ID": TENANT, "ENTRA_AUTHORITY": provider.base_url,
-        "ENTRA_CA_FILE": str(provider.ca_file), "AUDIT_PROMPTS": "hash"}).start()
+    server = LiveServer(
+        test_model_dir,
+        tmp_path / "instance",
+        env={
+            "ENTRA_CLIENT_ID": CLIENT_ID,
+            "ENTRA_TENANT_ID": TENANT,
+            "ENTRA_AUTHORITY": provider.base_url,
+            "ENTRA_CA_FILE": str(provider.ca_file),
+            "AUDIT_PROMPTS": "hash",
+        },
+    ).start()
     try:
         assert server.get("/api/jobs").status_code == 401
-        response = server.post("/v1/images/generations", {"prompt": "a signed-in circle"},
-                               headers=bearer(provider.token(oid="live-user")))
+        response = server.post(
+            "/v1/images/generations", {"prompt": "a signed-in circle"}, headers=bearer(provider.token(oid="live-user"))
+        )
         assert response.status_code == 200 and response.json()["data"][0]["url"]
         assert server.get("/api/jobs", headers=bearer(provider.token(oid="someone-else"))).json()["data"] == []
     finally:
@@ -245,6 +272,8 @@ def test_each_user_has_their_own_rate_limit(make_app, provider):
 def test_the_rate_limit_is_shared_through_redis(make_app, provider, redis_url):
     first, second = (make_app(rate_limit="3/minute", rate_limit_storage=redis_url).test_client() for _ in range(2))
     alice = bearer(provider.token(oid=f"redis-alice-{time.time()}"))
-    statuses = [client.post("/api/jobs", json={"prompt": "x"}, headers=alice).status_code
-                for client in (first, second, first, second)]
+    statuses = [
+        client.post("/api/jobs", json={"prompt": "x"}, headers=alice).status_code
+        for client in (first, second, first, second)
+    ]
     assert statuses == [202, 202, 202, 429]  # two processes, one count

@@ -35,8 +35,10 @@ def test_save_a_document_to_onedrive_with_one_exchange(make_app, provider):
     assert provider.uploads["Generated images/For OneDrive.pptx"].startswith(b"PK")
     # The second save was served from the user's token cache, not a second exchange.
     assert provider.requests.count(f"POST /{TENANT}/oauth2/v2.0/token") == exchanges + 1
-    assert client.post(f"/api/documents/{document_id}/onedrive",
-                       headers=bearer(provider.token(oid="obo-bob"))).status_code == 404
+    assert (
+        client.post(f"/api/documents/{document_id}/onedrive", headers=bearer(provider.token(oid="obo-bob"))).status_code
+        == 404
+    )
 
 
 def test_big_files_go_up_in_an_upload_session(provider):
@@ -50,17 +52,29 @@ def test_big_files_go_up_in_an_upload_session(provider):
 @pytest.mark.parametrize(
     ("answer", "status", "code"),
     [
-        ({"error": "invalid_grant", "error_description": "AADSTS50076: MFA required", "claims": '{"access_token":{}}'},
-         401, "interaction_required"),
-        ({"error": "invalid_grant", "error_description": "AADSTS65001: The user or administrator has not consented"},
-         403, "consent_required"),
+        (
+            {
+                "error": "invalid_grant",
+                "error_description": "AADSTS50076: MFA required",
+                "claims": '{"access_token":{}}',
+            },
+            401,
+            "interaction_required",
+        ),
+        (
+            {"error": "invalid_grant", "error_description": "AADSTS65001: The user or administrator has not consented"},
+            403,
+            "consent_required",
+        ),
     ],
 )
 def test_consent_and_mfa_answers(provider, answer, status, code):
     provider.obo_error = answer
     try:
         with pytest.raises(ServerError) as raised:
-            OnBehalfOf(identity_settings(provider)).graph_token(User(f"{TENANT}:mfa-user", "M"), provider.token(oid="mfa-user"))
+            OnBehalfOf(identity_settings(provider)).graph_token(
+                User(f"{TENANT}:mfa-user", "M"), provider.token(oid="mfa-user")
+            )
     finally:
         provider.obo_error = None
     assert (raised.value.status, raised.value.code) == (status, code)

@@ -41,8 +41,21 @@ def render(tmp_path_factory):
         folder = tmp_path_factory.mktemp("render")
         source = folder / f"document{suffix}"
         source.write_bytes(data)
-        subprocess.run([soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "pdf",
-                        "--outdir", str(folder), str(source)], check=True, capture_output=True, timeout=180)
+        subprocess.run(
+            [
+                soffice,
+                f"-env:UserInstallation=file://{profile}",
+                "--headless",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                str(folder),
+                str(source),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
         pdf = pypdfium2.PdfDocument(str(folder / "document.pdf"))
         pages = []
         for page in pdf:

@@ -79,9 +79,20 @@ def test_a_users_template_keeps_its_layouts(maker):
 
 
 def test_a_report_with_headings_and_captioned_figures(maker):
-    spec = parse_spec({"kind": "report", "title": "Report", "style": "pastel", "blocks": [
-        {"heading": "Intro"}, {"paragraph": "Text."}, {"image": "a diamond", "caption": "A diamond"},
-        {"heading": "More", "level": 2}, {"image": "a heart", "caption": "A heart"}]})
+    spec = parse_spec(
+        {
+            "kind": "report",
+            "title": "Report",
+            "style": "pastel",
+            "blocks": [
+                {"heading": "Intro"},
+                {"paragraph": "Text."},
+                {"image": "a diamond", "caption": "A diamond"},
+                {"heading": "More", "level": 2},
+                {"image": "a heart", "caption": "A heart"},
+            ],
+        }
+    )
     document = docx.Document(io.BytesIO(build_document(spec, maker).data))
     texts = [paragraph.text for paragraph in document.paragraphs]
     assert texts == ["Report", "Intro", "Text.", "", "Figure 1: A diamond", "More", "", "Figure 2: A heart"]
@@ -99,8 +110,14 @@ def test_a_template_of_the_wrong_kind(maker):
 
 def test_every_spec_problem_is_listed_with_its_path():
     with pytest.raises(DocumentError) as raised:
-        parse_spec({"title": 5, "seed": -1, "colour": "red", "slides": [
-            {"layout": "image_right"}, "text", {"bullets": "not a list", "layout": "sideways"}]})
+        parse_spec(
+            {
+                "title": 5,
+                "seed": -1,
+                "colour": "red",
+                "slides": [{"layout": "image_right"}, "text", {"bullets": "not a list", "layout": "sideways"}],
+            }
+        )
     assert raised.value.problems == [
         "colour: unknown field (known: kind, seed, seed_policy, slides, style, subtitle, title)",
         "title: must be text",
@@ -112,7 +129,9 @@ def test_every_spec_problem_is_listed_with_its_path():
     ]
     with pytest.raises(DocumentError) as raised:
         parse_spec({"kind": "report", "blocks": [{"heading": "a", "paragraph": "b"}, {"image": " "}]})
-    assert raised.value.problems == ["blocks[0]: needs exactly one of heading, paragraph, image",
-                                     "blocks[1].image: must be a non-empty prompt"]
+    assert raised.value.problems == [
+        "blocks[0]: needs exactly one of heading, paragraph, image",
+        "blocks[1].image: must be a non-empty prompt",
+    ]
     with pytest.raises(DocumentError):
         load_spec_text("slides: [unclosed")

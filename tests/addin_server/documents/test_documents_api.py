@@ -29,15 +29,23 @@ def wait_ready(client, document_id: str, headers=None):
 
 
 def test_a_deck_from_a_json_spec_downloads_as_pptx(client):
-    response = client.post("/api/documents", json={"title": "Quarterly", "slides": [
-        {"title": "One", "image": "a red circle"}, {"title": "Two", "image": "a blue square", "layout": "image_left"}]})
+    response = client.post(
+        "/api/documents",
+        json={
+            "title": "Quarterly",
+            "slides": [
+                {"title": "One", "image": "a red circle"},
+                {"title": "Two", "image": "a blue square", "layout": "image_left"},
+            ],
+        },
+    )
     assert response.status_code == 202
     job = response.get_json()
     assert job["kind"] == "pptx" and job["progress"] == {"images_done": 0, "images_total": 2}
     assert response.headers["Location"] == f"/api/documents/{job['id']}"
     download = wait_ready(client, job["id"])
     assert download.status_code == 200 and download.mimetype == PPTX_TYPE
-    assert 'filename=Quarterly.pptx' in download.headers["Content-Disposition"]
+    assert "filename=Quarterly.pptx" in download.headers["Content-Disposition"]
     assert len(pptx.Presentation(io.BytesIO(download.data)).slides) == 3
     status = client.get(f"/api/documents/{job['id']}/status").get_json()
     assert status["status"] == "succeeded" and status["progress"]["images_done"] == 2
@@ -54,13 +62,19 @@ def test_a_report_from_a_yaml_spec_with_multipart(client):
 
 
 def test_fill_an_uploaded_file(client):
-    response = client.post("/api/documents/fill", content_type="multipart/form-data", data={
-        "file": (io.BytesIO(deck_with_markers()), "Board deck.pptx"), "options": '{"style": "ink", "seed": 4}'})
+    response = client.post(
+        "/api/documents/fill",
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(deck_with_markers()), "Board deck.pptx"), "options": '{"style": "ink", "seed": 4}'},
+    )
     assert response.status_code == 202 and response.get_json()["progress"]["images_total"] == 2
     download = wait_ready(client, response.get_json()["id"])
     assert download.status_code == 200 and "Board deck-filled.pptx" in download.headers["Content-Disposition"]
-    response = client.post("/api/documents/fill", content_type="multipart/form-data",
-                           data={"file": (io.BytesIO(word_with_markers()), "report.docx")})
+    response = client.post(
+        "/api/documents/fill",
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(word_with_markers()), "report.docx")},
+    )
     assert wait_ready(client, response.get_json()["id"]).mimetype.endswith("wordprocessingml.document")
 
 
@@ -72,8 +86,9 @@ def test_fill_an_uploaded_file(client):
     ],
 )
 def test_bad_uploads_are_400_and_the_server_keeps_serving(client, upload, code):
-    response = client.post("/api/documents/fill", content_type="multipart/form-data",
-                           data={"file": (io.BytesIO(upload), "x.pptx")})
+    response = client.post(
+        "/api/documents/fill", content_type="multipart/form-data", data={"file": (io.BytesIO(upload), "x.pptx")}
+    )
     assert response.status_code == 400 and response.get_json()["error"]["code"] == code
     assert client.get("/healthz").status_code == 200
 
@@ -83,8 +98,14 @@ def test_spec_and_option_errors_list_their_problems(client):
     error = response.get_json()["error"]
     assert response.status_code == 400 and error["code"] == "invalid_spec"
     assert "colour: unknown field" in error["problems"][0] and len(error["problems"]) == 2
-    response = client.post("/api/documents/fill", content_type="multipart/form-data", data={
-        "file": (io.BytesIO(deck_with_markers()), "d.pptx"), "options": '{"targets": [{"slide": 9, "prompt": "x", "background": true}]}'})
+    response = client.post(
+        "/api/documents/fill",
+        content_type="multipart/form-data",
+        data={
+            "file": (io.BytesIO(deck_with_markers()), "d.pptx"),
+            "options": '{"targets": [{"slide": 9, "prompt": "x", "background": true}]}',
+        },
+    )
     assert response.status_code == 400 and "targets[0].slide" in response.get_json()["error"]["message"]
     response = client.post("/api/documents/fill", content_type="multipart/form-data", data={"options": "{}"})
     assert response.status_code == 400 and response.get_json()["error"]["param"] == "file"
@@ -94,8 +115,11 @@ def test_spec_and_option_errors_list_their_problems(client):
 def test_an_upload_over_the_limit_is_413(test_model_dir, tmp_path):
     app = create_app(make_config(test_model_dir, tmp_path, server={"max_document_bytes": 4096}))
     try:
-        response = app.test_client().post("/api/documents/fill", content_type="multipart/form-data",
-                                          data={"file": (io.BytesIO(b"x" * 10000), "big.pptx")})
+        response = app.test_client().post(
+            "/api/documents/fill",
+            content_type="multipart/form-data",
+            data={"file": (io.BytesIO(b"x" * 10000), "big.pptx")},
+        )
         assert response.status_code == 413 and response.get_json()["error"]["code"] == "request_entity_too_large"
     finally:
         shutdown_app(app)
@@ -108,8 +132,11 @@ def test_documents_belong_to_their_owner(test_model_dir, tmp_path):
     try:
         job = client.post("/api/documents", json={"title": "Alice's"}, headers=alice).get_json()
         assert wait_ready(client, job["id"], alice).status_code == 200
-        for method, path in (("get", f"/api/documents/{job['id']}"), ("get", f"/api/documents/{job['id']}/status"),
-                             ("delete", f"/api/documents/{job['id']}")):
+        for method, path in (
+            ("get", f"/api/documents/{job['id']}"),
+            ("get", f"/api/documents/{job['id']}/status"),
+            ("delete", f"/api/documents/{job['id']}"),
+        ):
             assert getattr(client, method)(path, headers=bob).status_code == 404
         assert client.get("/api/documents", headers=bob).get_json()["data"] == []
     finally:

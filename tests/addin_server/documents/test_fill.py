@@ -51,8 +51,10 @@ def test_markers_fill_their_boxes_with_alt_text_and_nothing_else_changes(maker, 
     [circle] = generated_pictures(deck.slides[0])
     assert (circle.left, circle.top, circle.width, circle.height) == (Inches(7), Inches(1), Inches(5), Inches(5))
     assert circle._element.nvPicPr.cNvPr.get("descr") == "A red circle"
-    visible = (circle.image.size[0] * (1 - circle.crop_left - circle.crop_right),
-               circle.image.size[1] * (1 - circle.crop_top - circle.crop_bottom))
+    visible = (
+        circle.image.size[0] * (1 - circle.crop_left - circle.crop_right),
+        circle.image.size[1] * (1 - circle.crop_top - circle.crop_bottom),
+    )
     assert visible[0] / visible[1] == pytest.approx(1.0, abs=0.01)  # cropped to the square box, not stretched
     assert not any("{{image" in shape.text_frame.text for shape in deck.slides[0].shapes if shape.has_text_frame)
     assert any(shape.has_text_frame and shape.text_frame.text == "Keep this text" for shape in deck.slides[0].shapes)
@@ -63,8 +65,13 @@ def test_markers_fill_their_boxes_with_alt_text_and_nothing_else_changes(maker, 
 
     # Every part of the input is still there; untouched ones are equal.
     before, after = parts_of(snapshot), parts_of(filled.data)
-    changed = {"[Content_Types].xml", "ppt/slides/slide1.xml", "ppt/slides/slide2.xml",
-               "ppt/slides/_rels/slide1.xml.rels", "ppt/slides/_rels/slide2.xml.rels"}
+    changed = {
+        "[Content_Types].xml",
+        "ppt/slides/slide1.xml",
+        "ppt/slides/slide2.xml",
+        "ppt/slides/_rels/slide1.xml.rels",
+        "ppt/slides/_rels/slide2.xml.rels",
+    }
     assert set(before) <= set(after)
     for name in set(before) - changed:
         if name.endswith((".xml", ".rels")):
@@ -81,12 +88,16 @@ def test_markers_fill_their_boxes_with_alt_text_and_nothing_else_changes(maker, 
 
 
 def test_explicit_targets_on_slides(maker):
-    options = parse_fill_options({"targets": [
-        {"prompt": "a box", "slide": 1, "left": 1, "top": 1, "width": 4, "height": 2.25},
-        {"prompt": "a picture placeholder", "slide": 3, "placeholder": True, "alt": "Placeholder picture"},
-        {"prompt": "the backdrop", "slide": 2, "background": True},
-        {"prompt": "a new slide", "new_slide": {"layout": "Title Only", "title": "Added"}},
-    ]})
+    options = parse_fill_options(
+        {
+            "targets": [
+                {"prompt": "a box", "slide": 1, "left": 1, "top": 1, "width": 4, "height": 2.25},
+                {"prompt": "a picture placeholder", "slide": 3, "placeholder": True, "alt": "Placeholder picture"},
+                {"prompt": "the backdrop", "slide": 2, "background": True},
+                {"prompt": "a new slide", "new_slide": {"layout": "Title Only", "title": "Added"}},
+            ]
+        }
+    )
     filled = fill_document(deck_with_markers(), options, maker)
     deck = pptx.Presentation(io.BytesIO(filled.data))
     assert filled.pictures == 6 and len(deck.slides) == 4
@@ -94,7 +105,9 @@ def test_explicit_targets_on_slides(maker):
     assert (box.width, box.height) == (Inches(4), Inches(2.25))
     [placeholder] = generated_pictures(deck.slides[2])
     assert placeholder.is_placeholder and placeholder._element.nvPicPr.cNvPr.get("descr") == "Placeholder picture"
-    backdrop = next(p for p in generated_pictures(deck.slides[1]) if p._element.nvPicPr.cNvPr.get("descr") == "the backdrop")
+    backdrop = next(
+        p for p in generated_pictures(deck.slides[1]) if p._element.nvPicPr.cNvPr.get("descr") == "the backdrop"
+    )
     assert (backdrop.width, backdrop.height) == (deck.slide_width, deck.slide_height)
     assert deck.slides[1].shapes[0].name == backdrop.name  # sent to the back
     assert deck.slides[3].shapes.title.text == "Added" and generated_pictures(deck.slides[3])
@@ -115,7 +128,9 @@ def test_bad_targets_list_every_problem():
 def test_empty_marker_names_its_slide(maker):
     deck = pptx.Presentation()
     deck.slides.add_slide(deck.slide_layouts[6])
-    deck.slides.add_slide(deck.slide_layouts[6]).shapes.add_textbox(0, 0, Inches(2), Inches(2)).text_frame.text = "{{image:}}"
+    deck.slides.add_slide(deck.slide_layouts[6]).shapes.add_textbox(
+        0, 0, Inches(2), Inches(2)
+    ).text_frame.text = "{{image:}}"
     buffer = io.BytesIO()
     deck.save(buffer)
     with pytest.raises(DocumentError) as raised:
@@ -147,8 +162,14 @@ def word_with_markers() -> bytes:
 
 
 def test_word_markers_become_pictures_at_text_width_with_captions(maker, render):
-    options = parse_fill_options({"targets": [{"prompt": "after the first", "after_paragraph": 2, "caption": "Inserted"},
-                                              {"prompt": "at the end", "at_end": True}]})
+    options = parse_fill_options(
+        {
+            "targets": [
+                {"prompt": "after the first", "after_paragraph": 2, "caption": "Inserted"},
+                {"prompt": "at the end", "at_end": True},
+            ]
+        }
+    )
     filled = fill_document(word_with_markers(), options, maker)
     assert filled.pictures == 5
     document = docx.Document(io.BytesIO(filled.data))

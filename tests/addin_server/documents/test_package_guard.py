@@ -41,8 +41,16 @@ def test_plain_files_pass_and_templates_become_documents():
     buffer = io.BytesIO()
     docx.Document().save(buffer)
     assert check_package(buffer.getvalue()).kind == "docx"
-    potx = rezip(pptx_bytes(), lambda parts: parts.update({"[Content_Types].xml": parts["[Content_Types].xml"].replace(
-        b"presentationml.presentation.main+xml", b"presentationml.template.main+xml")}))
+    potx = rezip(
+        pptx_bytes(),
+        lambda parts: parts.update(
+            {
+                "[Content_Types].xml": parts["[Content_Types].xml"].replace(
+                    b"presentationml.presentation.main+xml", b"presentationml.template.main+xml"
+                )
+            }
+        ),
+    )
     checked = check_package(potx)
     assert checked.kind == "pptx" and pptx.Presentation(io.BytesIO(checked.data)).slide_layouts
 
@@ -70,16 +78,32 @@ def test_a_zip_that_is_not_office():
 
 
 def test_an_excel_file():
-    data = rezip(pptx_bytes(), lambda parts: parts.update({"[Content_Types].xml": parts["[Content_Types].xml"].replace(
-        b"application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml",
-        b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml")}))
+    data = rezip(
+        pptx_bytes(),
+        lambda parts: parts.update(
+            {
+                "[Content_Types].xml": parts["[Content_Types].xml"].replace(
+                    b"application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml",
+                    b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                )
+            }
+        ),
+    )
     assert "neither a PowerPoint presentation nor a Word document" in refused(data).message
 
 
 def test_macro_enabled_files_are_refused():
-    data = rezip(pptx_bytes(), lambda parts: parts.update({"[Content_Types].xml": parts["[Content_Types].xml"].replace(
-        b"application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml",
-        b"application/vnd.ms-powerpoint.presentation.macroEnabled.main+xml")}))
+    data = rezip(
+        pptx_bytes(),
+        lambda parts: parts.update(
+            {
+                "[Content_Types].xml": parts["[Content_Types].xml"].replace(
+                    b"application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml",
+                    b"application/vnd.ms-powerpoint.presentation.macroEnabled.main+xml",
+                )
+            }
+        ),
+    )
     assert refused(data).code == "macros_not_allowed"
 
 

@@ -23,14 +23,26 @@ def error_of(response) -> dict:
         ({"prompt": "a", "n": "2"}, "n", "n must be an integer, got a string"),
         ({"prompt": "a", "n": 11}, "n", "n: must be between 1 and 10, got 11"),
         ({"prompt": "a", "n": True}, "n", "n must be an integer, got a boolean"),
-        ({"prompt": "a", "size": "large"}, "size", "size must look like 256x256 (width x height) or be 'auto', got 'large'"),
+        (
+            {"prompt": "a", "size": "large"},
+            "size",
+            "size must look like 256x256 (width x height) or be 'auto', got 'large'",
+        ),
         ({"prompt": "a", "size": "1024x1024"}, "size", "size: must be between 32 and 128 for model 'tiny', got 1024"),
         ({"prompt": "a", "size": "60x64"}, "size", "size: must be a multiple of 8, got 60"),
         ({"prompt": "a", "steps": 0}, "steps", "steps: must be between 1 and 150, got 0"),
         ({"prompt": "a", "guidance_scale": "high"}, "guidance_scale", "guidance_scale must be a number, got a string"),
         ({"prompt": "a", "seed": -1}, "seed", "seed: must be between 0 and 4294967295, got -1"),
-        ({"prompt": "a", "response_format": "png"}, "response_format", "response_format must be one of url, b64_json, got 'png'"),
-        ({"prompt": "a", "quality": "ultra"}, "quality", "quality must be one of standard, hd, low, medium, high, auto, got 'ultra'"),
+        (
+            {"prompt": "a", "response_format": "png"},
+            "response_format",
+            "response_format must be one of url, b64_json, got 'png'",
+        ),
+        (
+            {"prompt": "a", "quality": "ultra"},
+            "quality",
+            "quality must be one of standard, hd, low, medium, high, auto, got 'ultra'",
+        ),
         ({"prompt": "a", "model": "sdxl"}, "model", "unknown model 'sdxl'; this server has tiny, embedded"),
         ({"prompt": "a", "scheduler": "magic"}, "scheduler", "scheduler"),
     ],
@@ -53,8 +65,17 @@ def test_jobs_refuse_unknown_fields_and_size_with_width(client):
 
 
 def test_openai_route_ignores_fields_it_does_not_know(client):
-    response = client.post(GENERATIONS, json={"prompt": "a circle", "output_format": "png", "moderation": "low",
-                                              "model": "dall-e-3", "style": "vivid", "user": "someone"})
+    response = client.post(
+        GENERATIONS,
+        json={
+            "prompt": "a circle",
+            "output_format": "png",
+            "moderation": "low",
+            "model": "dall-e-3",
+            "style": "vivid",
+            "user": "someone",
+        },
+    )
     assert response.status_code == 200 and len(response.get_json()["data"]) == 1
 
 

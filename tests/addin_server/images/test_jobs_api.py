@@ -45,7 +45,9 @@ def test_a_job_is_accepted_then_succeeds_with_its_images(client):
 def test_the_same_seed_gives_the_same_image(client):
     pixels = []
     for _ in range(2):
-        data = client.post("/v1/images/generations", json={"prompt": "a star", "seed": 7, "response_format": "b64_json"})
+        data = client.post(
+            "/v1/images/generations", json={"prompt": "a star", "seed": 7, "response_format": "b64_json"}
+        )
         pixels.append(Image.open(io.BytesIO(base64.b64decode(data.get_json()["data"][0]["b64_json"]))).tobytes())
     assert pixels[0] == pixels[1]
 
@@ -98,8 +100,12 @@ def test_history_lists_the_callers_jobs_newest_first_in_pages(client):
 
 
 def test_unknown_job_is_404_everywhere(client):
-    for method, path in (("get", "/api/jobs/nope"), ("get", "/api/jobs/nope/events"), ("delete", "/api/jobs/nope"),
-                         ("get", "/api/images/nope")):
+    for method, path in (
+        ("get", "/api/jobs/nope"),
+        ("get", "/api/jobs/nope/events"),
+        ("delete", "/api/jobs/nope"),
+        ("get", "/api/images/nope"),
+    ):
         response = getattr(client, method)(path)
         assert response.status_code == 404 and response.get_json()["error"]["type"] == "not_found_error"
 
@@ -132,11 +138,17 @@ def two_user_client(test_model_dir, tmp_path):
 def test_users_see_only_their_own_jobs_and_images(two_user_client):
     client = two_user_client
     alice, bob = {"X-Test-User": "alice"}, {"X-Test-User": "bob"}
-    job = wait_for_job(client, client.post("/api/jobs", json={"prompt": "alice's"}, headers=alice).get_json()["id"], alice)
+    job = wait_for_job(
+        client, client.post("/api/jobs", json={"prompt": "alice's"}, headers=alice).get_json()["id"], alice
+    )
     image_path = f"/api/images/{job['images'][0]['id']}"
     assert client.get(image_path, headers=alice).status_code == 200
-    for method, path in (("get", f"/api/jobs/{job['id']}"), ("get", f"/api/jobs/{job['id']}/events"),
-                         ("delete", f"/api/jobs/{job['id']}"), ("get", image_path)):
+    for method, path in (
+        ("get", f"/api/jobs/{job['id']}"),
+        ("get", f"/api/jobs/{job['id']}/events"),
+        ("delete", f"/api/jobs/{job['id']}"),
+        ("get", image_path),
+    ):
         assert getattr(client, method)(path, headers=bob).status_code == 404, path
     assert client.get("/api/jobs", headers=bob).get_json()["data"] == []
     assert [j["id"] for j in client.get("/api/jobs", headers=alice).get_json()["data"]] == [job["id"]]

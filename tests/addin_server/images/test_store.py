@@ -9,7 +9,9 @@ from addin_server.images.store import ImageStore, NewImage
 from addin_server.ops.metrics import Metrics
 from engine.api import GenerationRequest, JobState
 
-REQUEST = GenerationRequest(prompt="a heart", n=1, width=64, height=64, steps=2, guidance_scale=5.0, seed=3, model="tiny")
+REQUEST = GenerationRequest(
+    prompt="a heart", n=1, width=64, height=64, steps=2, guidance_scale=5.0, seed=3, model="tiny"
+)
 
 
 def test_a_finished_job_keeps_its_images_for_its_owner_only(tmp_path):

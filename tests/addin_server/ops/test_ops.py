@@ -44,7 +44,9 @@ def test_openapi_document_is_valid_and_describes_every_route(app, client):
         if rule.endpoint not in ("static", "taskpane.static", "taskpane.taskpane")  # pages, not the API
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
-    described = {(path, method) for path, item in document["paths"].items() for method in item if method != "parameters"}
+    described = {
+        (path, method) for path, item in document["paths"].items() for method in item if method != "parameters"
+    }
     assert routes == described
 
 
@@ -57,8 +59,9 @@ def test_no_documented_path_parameter_spells_a_fixed_route_beside_it(client):
         parent, _, segment = path.rpartition("/")
         if not re.fullmatch(r"\{\w+\}", segment):
             continue
-        parameters = item.get("parameters", []) + [p for op in item.values() if isinstance(op, dict)
-                                                    for p in op.get("parameters", [])]
+        parameters = item.get("parameters", []) + [
+            p for op in item.values() if isinstance(op, dict) for p in op.get("parameters", [])
+        ]
         schema = next(p["schema"] for p in parameters if p["in"] == "path" and p["name"] == segment[1:-1])
         validator = Draft202012Validator(schema)
         assert validator.is_valid(uuid.uuid4().hex), path
