@@ -37,6 +37,10 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def _without_trailing_slash(url: str) -> str:
+    return url.rstrip("/")
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """The web server: where it listens, where it keeps data, and how much it accepts."""
@@ -121,7 +125,7 @@ class IdentitySettings:
         "ENTRA_AUTHORITY",
         "https://login.microsoftonline.com",
         "where the OpenID configuration and signing keys come from",
-        clean=lambda text: text.rstrip("/"),
+        clean=_without_trailing_slash,
     )
     ca_file: str = setting(
         "ENTRA_CA_FILE",
@@ -145,7 +149,7 @@ class IdentitySettings:
         "GRAPH_URL",
         "https://graph.microsoft.com",
         "Microsoft Graph, for saving documents to OneDrive",
-        clean=lambda text: text.rstrip("/"),
+        clean=_without_trailing_slash,
     )
     onedrive_folder: str = setting(
         "ONEDRIVE_FOLDER",

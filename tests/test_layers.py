@@ -17,7 +17,8 @@ def modules_loaded_by(statement: str) -> set[str]:
 
 def test_the_web_side_and_the_light_engine_api_load_no_torch():
     loaded = modules_loaded_by(
-        "import addin_server.cli, addin_server.config, addin_server.app, addin_server.serve, engine.api, engine.errors"
+        "import addin_server.cli, addin_server.config, addin_server.app, addin_server.serve, engine.api, engine.errors,"
+        " engine.model_sources, engine.model_defaults, engine.settings, engine.admission"
     )
     assert "torch" not in loaded and "diffusers" not in loaded
 
