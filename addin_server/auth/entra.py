@@ -32,6 +32,21 @@ def invalid_token(message: str) -> Unauthorized:
     )
 
 
+def application_id(claims: dict) -> str | None:
+    """The calling application's id, when `claims` are a real app-only access token; else None.
+
+    A user's ID token also has the client id as audience and no `scp`, so it must not pass: app tokens say
+    `idtyp: app`, or name their application (`azp`/`appid`) with `oid == sub`, and never carry a `nonce`.
+    """
+    if "nonce" in claims:
+        return None
+    application = claims.get("azp") or claims.get("appid")
+    if not isinstance(application, str) or not application:
+        return None
+    service_principal = claims.get("oid") is not None and claims.get("oid") == claims.get("sub")
+    return application if claims.get("idtyp") == "app" or service_principal else None
+
+
 class EntraAuthenticator:
     """Validates `Authorization: Bearer` tokens; keys and issuer come from the authority's discovery document."""
 
@@ -100,9 +115,12 @@ class EntraAuthenticator:
         if self.settings.required_scope not in scopes:
             roles = set(claims.get("roles") or [])
             if "scp" not in claims and roles & set(self.settings.allowed_roles):
-                return User(
-                    id=f"{tenant}:app:{claims.get('azp') or claims.get('appid') or 'unknown'}", name="application"
-                )
+                application = application_id(claims)
+                if application is None:
+                    raise Forbidden(
+                        "only an application's own access token may act without a user", "not_an_application_token"
+                    )
+                return User(id=f"{tenant}:app:{application}", name="application")
             raise Forbidden(
                 f"the token lacks the scope {self.settings.required_scope!r}",
                 "insufficient_scope",

@@ -158,6 +158,12 @@ def _plan_presentation(data: bytes, options: FillOptions, maker: ImageMaker) -> 
         if box.placeholder_idx is not None:
             placeholder = box.slide.placeholders[box.placeholder_idx]
             width, height = placeholder.width, placeholder.height
+        if not width or not height:
+            raise DocumentError(
+                "a picture's box has no size",
+                [f"{box.prompt.where}: the box is {width or 0} by {height or 0} EMU; give it a width and a height"],
+                code="empty_box",
+            )
         orders.append(_order(box.prompt, index, maker, options, *generation_size(width, height, limits)))
 
     def place(pictures: list) -> bytes:

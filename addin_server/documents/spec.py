@@ -24,6 +24,7 @@ MAX_BLOCKS = 2000
 #: Longest title, bullet, prompt or paragraph.
 MAX_TEXT_CHARS = 10_000
 MAX_HEADING_LEVEL = 9
+MAX_BULLETS = 50
 
 
 @dataclass(frozen=True)
@@ -63,17 +64,30 @@ class DocumentSpec:
 
 
 def load_spec_text(text: str) -> dict[str, Any]:
-    """JSON or YAML text to a mapping (YAML's safe loader: no tags, no objects)."""
+    """JSON or YAML text to a mapping (YAML's safe loader: no tags, no objects, and no anchors or aliases,
+    which would let a small spec expand to terabytes)."""
     try:
         data = json.loads(text)
     except ValueError:
         try:
+            _refuse_anchors(text)
             data = yaml.safe_load(text)
         except yaml.YAMLError as error:
             raise DocumentError(f"the spec is neither JSON nor YAML: {error}", code="invalid_spec") from None
     if not isinstance(data, dict):
         raise DocumentError("the spec must be a mapping (an object) at the top", code="invalid_spec")
     return data
+
+
+def _refuse_anchors(text: str) -> None:
+    """Read the YAML's tokens (nothing is built or expanded) and refuse any anchor (&name) or alias (*name)."""
+    for token in yaml.scan(text, Loader=yaml.SafeLoader):
+        if isinstance(token, (yaml.AnchorToken, yaml.AliasToken)):
+            line = token.start_mark.line + 1
+            raise DocumentError(
+                f"the spec uses a YAML anchor or alias at line {line} (&name or *name); write the text out instead",
+                code="invalid_spec",
+            )
 
 
 def parse_spec(data: dict[str, Any], kind: str | None = None) -> DocumentSpec:
@@ -166,6 +180,12 @@ class _Checker:
         if not isinstance(bullets, list) or not all(isinstance(bullet, str) for bullet in bullets):
             self.problem(path + ".bullets", "must be a list of text")
             bullets = []
+        if len(bullets) > MAX_BULLETS:
+            self.problem(path + ".bullets", f"at most {MAX_BULLETS} entries, got {len(bullets)}")
+            bullets = bullets[:MAX_BULLETS]
+        for number, bullet in enumerate(bullets):
+            if len(bullet) > MAX_TEXT_CHARS:
+                self.problem(f"{path}.bullets[{number}]", f"at most {MAX_TEXT_CHARS} characters, got {len(bullet)}")
         image = self.text(item, "image", path + ".")
         layout = self.choice(item, "layout", LAYOUTS, "image_right" if image else "text", path + ".")
         if layout != "text" and not image.strip():

@@ -10,6 +10,7 @@ from addin_server.documents.images import SEED_POLICIES
 from addin_server.documents.spec import (
     LAYOUTS,
     MAX_BLOCKS,
+    MAX_BULLETS,
     MAX_HEADING_LEVEL,
     MAX_SLIDES,
     MAX_TEXT_CHARS,
@@ -239,7 +240,7 @@ def document_spec_schema(model_names: list[str]) -> dict[str, Any]:
                     "additionalProperties": False,
                     "properties": {
                         "title": text,
-                        "bullets": {"type": "array", "items": text},
+                        "bullets": {"type": "array", "maxItems": MAX_BULLETS, "items": text},
                         "image": text,
                         "layout": {"enum": list(LAYOUTS)},
                         "notes": text,

@@ -277,3 +277,27 @@ def test_the_rate_limit_is_shared_through_redis(make_app, provider, redis_url):
         for client in (first, second, first, second)
     ]
     assert statuses == [202, 202, 202, 429]  # two processes, one count
+
+
+def test_a_users_id_token_does_not_pass_as_an_app_only_token(make_app, provider):
+    """An ID token has the client id as audience and no scp: with app roles allowed it must still be refused."""
+    client = make_app(allowed_roles=("Images.Generate",)).test_client()
+    id_token = provider.token(scp=None, roles=["Images.Generate"], nonce="n-123", sub="pairwise-sub")
+    answer = client.get("/api/jobs", headers=bearer(id_token))
+    assert answer.status_code == 403 and answer.get_json()["error"]["code"] == "not_an_application_token"
+    nameless = provider.token(scp=None, roles=["Images.Generate"], idtyp="app")  # which application?
+    assert client.get("/api/jobs", headers=bearer(nameless)).status_code == 403
+
+
+def test_each_application_is_its_own_owner(make_app, provider):
+    client = make_app(allowed_roles=("Images.Generate",)).test_client()
+    first = bearer(provider.token(scp=None, roles=["Images.Generate"], idtyp="app", azp="app-one", oid="sp-1"))
+    second = bearer(  # a v1 app token: appid, and oid == sub for its service principal
+        provider.token(scp=None, roles=["Images.Generate"], appid="app-two", oid="sp-2", sub="sp-2")
+    )
+    created = client.post("/api/jobs", json={"prompt": "a red circle"}, headers=first)
+    assert created.status_code == 202
+    job_id = created.get_json()["id"]
+    assert client.get(f"/api/jobs/{job_id}", headers=first).status_code == 200
+    assert client.get(f"/api/jobs/{job_id}", headers=second).status_code == 404
+    assert client.get("/api/jobs", headers=second).get_json()["data"] == []

@@ -135,3 +135,38 @@ def test_every_spec_problem_is_listed_with_its_path():
     ]
     with pytest.raises(DocumentError):
         load_spec_text("slides: [unclosed")
+
+
+def test_a_yaml_spec_with_anchors_or_aliases_is_refused_before_it_expands():
+    """A 1 MB spec of nested aliases would expand to terabytes of bullets: it is refused unread."""
+    from addin_server.documents.spec import load_spec_text
+
+    ten = lambda name: "[" + ", ".join([name] * 10) + "]"  # noqa: E731
+    bomb = f"a: &a {ten('x')}\nb: &b {ten('*a')}\nc: &c {ten('*b')}\nslides:\n  - title: boom\n    bullets: *c\n"
+    with pytest.raises(DocumentError) as raised:
+        load_spec_text(bomb)
+    assert raised.value.code == "invalid_spec" and "anchor or alias at line 1" in str(raised.value)
+
+
+def test_every_list_and_text_in_a_spec_has_a_cap():
+    from addin_server.documents.spec import MAX_BULLETS, MAX_TEXT_CHARS
+
+    long = "x" * (MAX_TEXT_CHARS + 1)
+    with pytest.raises(DocumentError) as raised:
+        parse_spec(
+            {
+                "title": long,
+                "slides": [{"title": "t", "bullets": ["b"] * (MAX_BULLETS + 1)}, {"title": "u", "bullets": [long]}],
+            }
+        )
+    assert raised.value.problems == [
+        f"title: at most {MAX_TEXT_CHARS} characters, got {MAX_TEXT_CHARS + 1}",
+        f"slides[0].bullets: at most {MAX_BULLETS} entries, got {MAX_BULLETS + 1}",
+        f"slides[1].bullets[0]: at most {MAX_TEXT_CHARS} characters, got {MAX_TEXT_CHARS + 1}",
+    ]
+
+
+def test_an_aliased_spec_is_a_400_over_http(client):
+    spec = "title: &t Deck\nsubtitle: *t\n"
+    answer = client.post("/api/documents", data={"spec": spec}, content_type="multipart/form-data")
+    assert answer.status_code == 400 and "anchor or alias" in answer.get_json()["error"]["message"]

@@ -138,6 +138,20 @@ def test_empty_marker_names_its_slide(maker):
     assert raised.value.code == "empty_marker" and "slide 2" in str(raised.value)
 
 
+@pytest.mark.parametrize("width, height", [(0, Inches(2)), (Inches(2), 0)])
+def test_a_marker_in_a_box_without_a_size_is_a_clear_error_naming_its_slide(maker, width, height):
+    deck = pptx.Presentation()
+    deck.slides.add_slide(deck.slide_layouts[6])
+    deck.slides.add_slide(deck.slide_layouts[6]).shapes.add_textbox(
+        0, 0, width, height
+    ).text_frame.text = "{{image: a red circle}}"
+    buffer = io.BytesIO()
+    deck.save(buffer)
+    with pytest.raises(DocumentError) as raised:
+        fill_document(buffer.getvalue(), parse_fill_options({}), maker)
+    assert raised.value.code == "empty_box" and raised.value.status == 400 and "slide 2" in str(raised.value)
+
+
 def test_a_file_without_markers_or_targets(maker):
     buffer = io.BytesIO()
     pptx.Presentation().save(buffer)

@@ -121,3 +121,50 @@ def test_a_zip_bomb_is_refused_from_its_directory():
         archive.writestr("ppt/media/huge.bin", b"\0" * (64 * 1024 * 1024))
     error = refused(buffer.getvalue())
     assert error.code == "too_large" and "zip bomb" in error.message
+
+
+PPTX_MAIN = b"application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml"
+PPTM_MAIN = b"application/vnd.ms-powerpoint.presentation.macroEnabled.main+xml"
+
+
+def test_the_kind_comes_from_the_main_part_not_from_a_comment():
+    """A macro-enabled deck that mentions the .pptx type in an XML comment is still macro-enabled."""
+
+    def disguise(parts):
+        types = parts["[Content_Types].xml"].replace(PPTX_MAIN, PPTM_MAIN)
+        parts["[Content_Types].xml"] = types.replace(b"<Types", b"<!-- " + PPTX_MAIN + b" --><Types", 1)
+        parts["ppt/vbaProject.bin"] = b"\xd0\xcf\x11\xe0 a VBA project"
+
+    assert refused(rezip(pptx_bytes(), disguise)).code == "macros_not_allowed"
+
+
+def test_a_vba_project_is_refused_even_in_a_plain_deck():
+    data = rezip(pptx_bytes(), lambda parts: parts.update({"ppt/vbaProject.bin": b"\xd0\xcf\x11\xe0 macros"}))
+    assert refused(data).code == "macros_not_allowed"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-8-sig"])
+@pytest.mark.parametrize("name", ["ppt/slides/slide9.xml", "customXml/item1.dat", "ppt/notes"])
+def test_entity_declarations_are_found_in_any_xml_part_whatever_its_name_or_encoding(encoding, name):
+    bomb = '<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x "x">]><a>&x;</a>'.encode(encoding)
+    error = refused(rezip(pptx_bytes(), lambda parts: parts.update({name: bomb})))
+    assert error.code == "unsafe_xml" and name in error.message
+
+
+def test_an_xml_part_larger_than_real_documents_have_is_refused(tmp_path):
+    import random
+
+    from addin_server.documents.package_guard import MAX_XML_PART_BYTES
+
+    words = random.Random(3).choices(["<a:t>", "shape", "</a:t>", "slide", "text", "x"], k=MAX_XML_PART_BYTES // 3)
+    slide = ("<p:sld>" + " ".join(words) + "</p:sld>").encode()
+    error = refused(rezip(pptx_bytes(), lambda parts: parts.update({"ppt/slides/slide1.xml": slide})))
+    assert error.code == "too_large" and "ppt/slides/slide1.xml" in error.message
+
+
+def test_the_compression_ratio_is_checked_on_small_parts_too():
+    def squeeze(parts):
+        parts["ppt/slides/slide7.xml"] = b"<p:sld>" + b" " * 900_000 + b"</p:sld>"  # 0.9 MB, ~1000:1
+
+    error = refused(rezip(pptx_bytes(), squeeze))
+    assert error.code == "too_large" and "slide7.xml" in error.message
