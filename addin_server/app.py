@@ -7,7 +7,7 @@ import secrets
 
 from flask import Flask
 
-from addin_server import auth, documents_api, rate_limit, taskpane
+from addin_server import auth, documents_api, page_security, rate_limit, taskpane
 from addin_server.auth import dialog
 from addin_server.config import Config
 from addin_server.documents.service import DocumentService
@@ -15,6 +15,7 @@ from addin_server.http_errors import register_error_handlers
 from addin_server.images import files_api, jobs_api, openai_api
 from addin_server.images.jobs import JobService
 from addin_server.images.store import ImageStore
+from addin_server.images.stream_slots import StreamSlots
 from addin_server.ops import routes as ops_routes
 from addin_server.ops.metrics import Metrics
 from addin_server.resources import templates_folder
@@ -57,11 +58,17 @@ def create_app(
         engine=engine,
         metrics=metrics,
         store=store,
-        jobs=JobService(engine, store, metrics, config.server.retention_days),
+        jobs=JobService(engine, store, metrics, config.server.retention_days, config.server.max_cost),
         documents=DocumentService(
-            engine, store.database, instance_path, config.server.max_documents_per_user, config.server.retention_days
+            engine,
+            store.database,
+            instance_path,
+            config.server.max_documents_per_user,
+            config.server.retention_days,
+            config.server.max_document_images,
         ),
         authenticator=authenticator or auth.authenticator_for(config.identity),
+        streams=StreamSlots(config.server.max_streams_per_user),
     )
     if config.identity.enabled:
         from addin_server.auth.on_behalf_of import OnBehalfOf
@@ -77,6 +84,7 @@ def create_app(
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     rate_limit.init_app(app)
+    page_security.init_app(app)
     log.info("serving models %s from %s", ", ".join(engine.model_names()), instance_path)
     return app
 

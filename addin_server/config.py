@@ -50,6 +50,13 @@ class ServerSettings:
     instance_path: Path = setting(
         "SERVER_INSTANCE_PATH", Path("instance"), "SQLite database and PNG files", shown_default="`./instance`"
     )
+    public_url: str = setting(
+        "SERVER_PUBLIC_URL",
+        "",
+        "the server's address as people and Office reach it, e.g. `https://images.contoso.com`: every absolute "
+        "link is built on it (required with Entra ID; local mode uses its own loopback address)",
+        clean=_without_trailing_slash,
+    )
     certfile: Path | None = setting("SERVER_CERTFILE", None, "PEM certificate for HTTPS (with `SERVER_KEYFILE`)")
     keyfile: Path | None = setting("SERVER_KEYFILE", None, "PEM private key for HTTPS (with `SERVER_CERTFILE`)")
     threads: int = setting("SERVER_THREADS", 32, "gunicorn request threads per process", minimum=1)
@@ -62,6 +69,15 @@ class ServerSettings:
     )
     max_request_bytes: int = setting(
         "SERVER_MAX_REQUEST_BYTES", 1024 * 1024, "larger JSON bodies get 413", minimum=1024
+    )
+    max_streams_per_user: int = setting(
+        "SERVER_MAX_STREAMS_PER_USER", 4, "progress streams (Server-Sent Events) one user may have open", minimum=1
+    )
+    stream_max_s: float = setting(
+        "SERVER_STREAM_MAX_S",
+        300.0,
+        "longest a progress stream stays open; the task pane then opens another",
+        minimum=1,
     )
     secret_key: str = setting(
         "SERVER_SECRET_KEY",
@@ -82,11 +98,28 @@ class ServerSettings:
     max_steps: int = setting(
         "IMAGES_MAX_STEPS", MAX_STEPS, "most denoising steps one request may ask for", minimum=1, maximum=MAX_STEPS
     )
+    max_cost: int = setting(
+        "IMAGES_MAX_COST",
+        10 * 50 * 1024 * 1024,
+        "most work one request may ask for, as images × steps × pixels (ten 1024×1024 images at 50 steps)",
+        minimum=1,
+    )
+    metrics_networks: tuple[str, ...] = setting(
+        "METRICS_ALLOWED_NETWORKS",
+        (),
+        "addresses that may read `/metrics`, e.g. `10.0.0.0/8,127.0.0.1/32` (none: any, unless METRICS_TOKEN)",
+    )
+    metrics_token: str = setting(
+        "METRICS_TOKEN", "", "a bearer token that reads `/metrics` from anywhere (none: no token is asked for)"
+    )
     max_document_bytes: int = setting(
         "DOCUMENTS_MAX_UPLOAD_BYTES",
         100 * 1024 * 1024,
         "largest .pptx/.docx upload or template; larger ones get 413",
         minimum=1024,
+    )
+    max_document_images: int = setting(
+        "DOCUMENTS_MAX_IMAGES", 100, "most images one document may ask for (more: 400)", minimum=1
     )
     max_documents_per_user: int = setting(
         "DOCUMENTS_MAX_PER_USER", 2, "documents in progress per user (more: 429)", minimum=1
@@ -134,6 +167,9 @@ class IdentitySettings:
         shown_default="the system's",
     )
     rate_limit: str = setting("RATE_LIMIT", "60/minute", "per-user limit on generation requests (Flask-Limiter syntax)")
+    auth_rate_limit: str = setting(
+        "AUTH_RATE_LIMIT", "20/minute", "per-address limit on the sign-in dialog's pages (`/auth/*`)"
+    )
     rate_limit_storage: str = setting(
         "RATE_LIMIT_STORAGE_URI",
         "memory://",
@@ -216,8 +252,20 @@ class Config:
                 f"refusing to listen on {server.host}: without Entra ID sign-in configured (ENTRA_CLIENT_ID) the "
                 "server runs in local mode and may only listen on loopback (127.0.0.1, ::1 or localhost)"
             )
+        for network in server.metrics_networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ConfigError(f"METRICS_ALLOWED_NETWORKS: {network!r} is not an address or network") from None
+        if server.public_url and not server.public_url.startswith(("https://", "http://")):
+            raise ConfigError(f"SERVER_PUBLIC_URL must start with https://, got {server.public_url!r}")
         if identity.enabled:
             _validate_identity(identity)
+            if not server.public_url:
+                raise ConfigError(
+                    "SERVER_PUBLIC_URL is required with ENTRA_CLIENT_ID: image links and the sign-in redirect are "
+                    "built on it, never on the Host header a client sends"
+                )
         return self
 
 

@@ -55,7 +55,7 @@ def create_document() -> tuple[Response, int, dict[str, str]]:
         spec_data, template = read_json_object(request), None
     options = _generation_options(spec_data)
     spec = parse_spec(spec_data)
-    maker = _service().maker(options["model"], spec.seed, spec.seed_policy)
+    maker = _service().maker(current_user().id, options["model"], spec.seed, spec.seed_policy)
     filename = (spec.title or spec.kind).strip()[:80] or spec.kind
     prompts = " | ".join(slide.image for slide in spec.slides if slide.image) or " | ".join(
         block.image for block in spec.blocks if block.image
@@ -80,7 +80,7 @@ def fill_document() -> tuple[Response, int, dict[str, str]]:
         raise BadRequest("options must be a JSON object", "invalid_json", "options")
     generation = _generation_options(options_data)
     options = parse_fill_options(options_data)
-    maker = _service().maker(generation["model"], generation["seed"], generation["seed_policy"])
+    maker = _service().maker(current_user().id, generation["model"], generation["seed"], generation["seed_policy"])
     filename = request.files["file"].filename or "document"
     return _start(f"{filename.rsplit('.', 1)[0]}-filled", lambda: plan_fill(data, options, maker), maker, filename)
 

@@ -1,4 +1,5 @@
-"""Per-user rate limit on the routes that start generations (Flask-Limiter): 429 with Retry-After.
+"""Per-user rate limit on the routes that start generations, and a per-address one on the sign-in dialog's pages
+(Flask-Limiter): 429 with Retry-After.
 
 Counts live in memory by default, or in Redis (RATE_LIMIT_STORAGE_URI) when several processes serve.
 """
@@ -7,10 +8,13 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 
 from addin_server.auth import current_user
 from addin_server.services import services
 
+#: The sign-in dialog's pages: nobody is signed in yet, so they count by the caller's address.
+SIGN_IN_ENDPOINTS = ("auth.login", "auth.callback")
 GENERATION_ENDPOINTS = (
     "openai.create_images",
     "jobs.create_job",
@@ -33,4 +37,8 @@ def init_app(app: Flask) -> None:
     for endpoint in GENERATION_ENDPOINTS:
         limited = limiter.limit(identity.rate_limit)(app.view_functions[endpoint])
         app.view_functions[endpoint] = limited  # type: ignore[assignment]  # Flask-Limiter's types allow async
+    for endpoint in SIGN_IN_ENDPOINTS:
+        if endpoint in app.view_functions:
+            limited = limiter.limit(identity.auth_rate_limit, key_func=get_remote_address)(app.view_functions[endpoint])
+            app.view_functions[endpoint] = limited  # type: ignore[assignment]
     app.extensions["limiter"] = limiter

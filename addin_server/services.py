@@ -14,6 +14,7 @@ from addin_server.config import Config
 from addin_server.documents.service import DocumentService
 from addin_server.images.jobs import JobService
 from addin_server.images.store import ImageStore
+from addin_server.images.stream_slots import StreamSlots
 from addin_server.ops.metrics import Metrics
 from engine.api import EngineClient
 
@@ -36,6 +37,8 @@ class Services:
     jobs: JobService
     documents: DocumentService
     authenticator: Authenticator
+    #: Progress streams open per user.
+    streams: StreamSlots
     #: Acts for the user on Microsoft Graph; None in local mode.
     on_behalf_of: OnBehalfOf | None = None
 

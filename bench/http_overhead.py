@@ -3,9 +3,15 @@
 1. Latency: the same single requests, alternately through `POST /v1/images/generations` (b64_json, so the
    PNG travels back) on a real `addin-server serve` and directly through an in-process `LocalEngine`.
 2. Throughput: images/s with 8 concurrent HTTP clients against 8 threads submitting to the engine directly.
+3. Fairness: a second server, signed in through a local Entra-like provider so two users exist. User A starts a
+   100-image document; user B then asks for one image of the same size, just as one of A's batches starts.
+   B's latency ÷ the time of one full batch of that size on the idle server (target <= 2.2: B waits for the
+   running batch, then its own).
 
-The server and the direct engine never run at the same time. The last line is one JSON object with
-`latency_ratio` (HTTP ÷ direct, median), `latency_overhead_ms` and `throughput_ratio` (HTTP ÷ direct).
+Every engine setting is the default; only the rate limit is raised for the first server, where every client
+is the one local user. The server and the direct engine never run at the same time. The last line is one JSON
+object with `latency_ratio` (HTTP ÷ direct, median), `latency_overhead_ms`, `throughput_ratio` (HTTP ÷ direct)
+and `fairness_ratio`.
 
     python bench/http_overhead.py [--model PATH] [--rounds 8] [--requests-per-client 3] [--throughput-rounds 3]
 """
@@ -65,6 +71,67 @@ def images_per_second(run_one, requests_per_client: int) -> float:
     return CONCURRENCY * requests_per_client / (time.perf_counter() - started)
 
 
+def deck_image_size(deck: dict, model: Path | None) -> str:
+    """The size the deck's pictures are drawn at, as the server plans them for `model`."""
+    from addin_server.documents.build import plan_build
+    from addin_server.documents.images import ImageMaker
+    from addin_server.documents.spec import parse_spec
+    from engine.api import ModelLimits
+    from engine.model_defaults import ModelDefaults
+    from engine.model_sources import EMBEDDED_MODEL_DIR
+
+    limits = ModelLimits(**ModelDefaults.read(model or EMBEDDED_MODEL_DIR).overrides())
+
+    class Planner:
+        def limits(self, name: str | None = None) -> ModelLimits:
+            return limits
+
+    plan = plan_build(parse_spec(dict(deck)), ImageMaker(Planner()))  # type: ignore[arg-type]
+    return f"{plan.orders[0].width}x{plan.orders[0].height}"
+
+
+def fairness_ratio(model: Path | None) -> float:
+    """B's latency for one image while A's 100-image document runs ÷ one full batch on the idle server."""
+    from tests.identity_provider import CLIENT_ID, TENANT, LocalIdentityProvider
+
+    folder = Path(tempfile.mkdtemp(prefix="fairness-"))
+    provider = LocalIdentityProvider(folder / "identity").start()
+    env = {
+        "ENTRA_CLIENT_ID": CLIENT_ID,
+        "ENTRA_TENANT_ID": TENANT,
+        "ENTRA_AUTHORITY": provider.base_url,
+        "ENTRA_CA_FILE": str(provider.ca_file),
+    }
+    server = LiveServer(model, folder / "instance", env=env).start()
+    alice = {"Authorization": f"Bearer {provider.token(oid='alice')}"}
+    bob = {"Authorization": f"Bearer {provider.token(oid='bob')}"}
+    try:
+        server.post("/v1/images/generations", {"prompt": "warm up"}, headers=alice).raise_for_status()
+        deck = {"title": "A's deck", "slides": [{"title": str(n), "image": f"a blue square {n}"} for n in range(100)]}
+        size = deck_image_size(deck, model)
+        batch_times = []
+        for seed in range(2):  # one full batch (ENGINE_MAX_BATCH images) of the deck's size on the idle server
+            started = time.perf_counter()
+            body = {"prompt": "a red circle", "n": 8, "seed": seed, "size": size}
+            server.post("/v1/images/generations", body, headers=alice).raise_for_status()
+            batch_times.append(time.perf_counter() - started)
+        full_batch = statistics.median(batch_times)
+        document = server.post("/api/documents", deck, headers=alice).json()
+        status = f"/api/documents/{document['id']}/status"
+        while server.get(status, headers=alice).json()["progress"]["images_done"] < 1:
+            time.sleep(0.05)
+        started = time.perf_counter()
+        body = {"prompt": "a yellow star", "seed": 5, "size": size}
+        server.post("/v1/images/generations", body, headers=bob).raise_for_status()
+        waited = time.perf_counter() - started
+        requests.delete(server.url + f"/api/documents/{document['id']}", headers=alice, timeout=60)
+        print(f"fairness: one full batch {full_batch:.2f} s idle; B's image {waited:.2f} s during A's document")
+        return waited / full_batch
+    finally:
+        server.stop()
+        provider.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="a diffusers folder (default: the embedded model)")
@@ -73,13 +140,13 @@ def main() -> None:
     parser.add_argument("--throughput-rounds", type=int, default=3, help="alternating throughput runs per path")
     args = parser.parse_args()
 
-    settings = EngineSettings(default_model=args.model or "", max_jobs_per_owner=0)
+    settings = EngineSettings(default_model=args.model or "")
     engine = LocalEngine(settings, ModelRegistry.from_settings("", settings.default_model))
     instance = Path(tempfile.mkdtemp(prefix="http-overhead-")) / "instance"
     server = LiveServer(
         Path(args.model) if args.model else None,
         instance,
-        env={"ENGINE_MAX_JOBS_PER_USER": "0", "RATE_LIMIT": "100000/minute"},
+        env={"RATE_LIMIT": "100000/minute"},
     ).start()
     session = requests.Session()
     try:
@@ -119,6 +186,8 @@ def main() -> None:
         server.stop()
         engine.close()
 
+    fairness = fairness_ratio(Path(args.model) if args.model else None)
+
     print(
         json.dumps(
             {
@@ -130,6 +199,7 @@ def main() -> None:
                 "direct_images_per_s": round(direct_rate, 3),
                 "http_images_per_s": round(http_rate, 3),
                 "concurrency": CONCURRENCY,
+                "fairness_ratio": round(fairness, 3),
             }
         )
     )

@@ -239,6 +239,8 @@ class BatchReport:
     images: int
     seconds: float
     outcome: str  # "succeeded", "cancelled", or an error kind such as "out_of_memory"
+    #: The jobs the call ran, in their order in the batch.
+    job_ids: tuple[str, ...] = ()
 
 
 @dataclass

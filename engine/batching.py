@@ -1,4 +1,5 @@
-"""Jobs and the per-model queue they wait in, and the rule for which jobs may share one pipeline call.
+"""Jobs and the per-model queue they wait in, the rule for which jobs may share one pipeline call, and the
+order batches are filled in: round-robin across owners, so one user's hundred images never starve another's one.
 
 Nothing here locks: `LocalEngine` holds one condition variable around every use.
 """
@@ -6,6 +7,7 @@ Nothing here locks: `LocalEngine` holds one condition variable around every use.
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from engine.api import (
@@ -66,6 +68,11 @@ class Job:
     def key(self) -> BatchKey:
         return BatchKey.of(self.request)
 
+    @property
+    def owner(self) -> str:
+        """Who asked ("" for the engine's own callers: the CLI, the evaluator)."""
+        return self.request.owner or ""
+
     def touch(self) -> None:
         self.version += 1
 
@@ -95,13 +102,19 @@ class Job:
 
 
 class JobQueue:
-    """The jobs waiting for one model, oldest first."""
+    """The jobs waiting for one model, oldest first, and when each owner was last served."""
 
     def __init__(self) -> None:
         self._jobs: list[Job] = []
+        #: owner -> the number of the batch that last took one of its jobs.
+        self._served: dict[str, int] = {}
+        self._batches = 0
 
     def __len__(self) -> int:
         return len(self._jobs)
+
+    def __contains__(self, job: Job) -> bool:
+        return job in self._jobs
 
     def append(self, job: Job) -> None:
         self._jobs.append(job)
@@ -113,28 +126,49 @@ class JobQueue:
         return False
 
     def position(self, job: Job) -> int:
-        """1 for the next job to run; 0 if the job is not waiting."""
+        """1 for the oldest waiting job; 0 if the job is not waiting."""
         return self._jobs.index(job) + 1 if job in self._jobs else 0
 
-    def oldest(self) -> Job | None:
-        return self._jobs[0] if self._jobs else None
+    def lead(self) -> Job | None:
+        """The job the next batch is built around: the oldest job of the owner served longest ago."""
+        oldest_of_owner: dict[str, Job] = {}
+        for job in self._jobs:
+            oldest_of_owner.setdefault(job.owner, job)
+        if not oldest_of_owner:
+            return None
+        return min(oldest_of_owner.values(), key=lambda job: self._served.get(job.owner, -1))
 
-    def compatible_with_oldest(self, max_images: int) -> list[Job]:
-        """The oldest job plus, in order, later jobs with the same key while the images fit in `max_images`.
+    def batch_led_by(self, lead: Job, max_images: int) -> list[Job]:
+        """`lead`, then jobs with its key taken one owner at a time (each owner's oldest first, the owner served
+        longest ago first, `lead`'s own last) while their images fit in `max_images`.
 
-        The oldest job always comes, even when it alone asks for more than `max_images`.
+        `lead` always comes, even when it alone asks for more than `max_images`.
         """
-        if not self._jobs:
-            return []
-        first = self._jobs[0]
-        batch, images = [first], first.request.n
-        for job in self._jobs[1:]:
-            if images >= max_images:
-                break
-            if job.key == first.key and images + job.request.n <= max_images:
+        waiting: dict[str, deque[Job]] = {}
+        for job in self._jobs:
+            if job is not lead and job.key == lead.key:
+                waiting.setdefault(job.owner, deque()).append(job)
+        owners = sorted(waiting, key=lambda owner: (owner == lead.owner, self._served.get(owner, -1)))
+        batch, images = [lead], lead.request.n
+        while owners and images < max_images:
+            for owner in list(owners):
+                jobs = waiting[owner]
+                if images + jobs[0].request.n > max_images:
+                    owners.remove(owner)  # its next job does not fit; another owner's may
+                    continue
+                job = jobs.popleft()
                 batch.append(job)
                 images += job.request.n
+                if not jobs:
+                    owners.remove(owner)
         return batch
+
+    def take(self, batch: list[Job]) -> None:
+        """Remove `batch` from the queue and remember that its owners were served now."""
+        self._batches += 1
+        for job in batch:
+            self.remove(job)
+            self._served[job.owner] = self._batches
 
     def drain(self) -> list[Job]:
         jobs, self._jobs = self._jobs, []

@@ -43,10 +43,10 @@ class QueueFull(EngineError):
         self.retry_after_s = retry_after_s
 
 
-class TooManyJobs(QueueFull):
-    """One user already has the most concurrent jobs allowed."""
+class TooManyQueuedImages(QueueFull):
+    """One user already has as many images waiting as the engine lets one user queue."""
 
-    kind = "too_many_jobs"
+    kind = "too_many_queued_images"
 
 
 class UnknownJob(EngineError, KeyError):

@@ -70,7 +70,7 @@ class LocalEngine:
         self._closing = False
         self._admission = Admission(
             self.settings.max_queue,
-            self.settings.max_jobs_per_owner,
+            self.settings.max_queued_images_per_owner,
             retry_after_s=max(1.0, self.settings.max_wait_ms / 1000.0 * 2),
         )
         self._last_sweep = 0.0
@@ -129,10 +129,12 @@ class LocalEngine:
             if self._closing:
                 raise EngineClosed("the engine is shutting down")
             waiting = sum(len(queue) for queue in self._queues.values())
-            unfinished = sum(
-                1 for other in self._jobs.values() if other.request.owner == request.owner and not other.state.is_final
+            queued_images = sum(
+                other.request.n
+                for other in self._jobs.values()
+                if other.request.owner == request.owner and other.state is JobState.QUEUED
             )
-            self._admission.check(waiting, request.owner, unfinished)
+            self._admission.check(waiting, request.owner, queued_images, resolved.n)
             self._jobs[job.id] = job
             self._queues[loaded.name].append(job)
             self._lock.notify_all()
@@ -234,7 +236,8 @@ class LocalEngine:
                 self._fail(batch, "internal error in the engine", "internal_error")
 
     def _next_batch(self, model_name: str) -> list[Job] | None:
-        """Wait for work, then gather compatible jobs until the batch is full or its wait is over."""
+        """Wait for work, then gather compatible jobs until the batch is full or its wait is over; the queue
+        decides whose jobs go first (`JobQueue.lead`, round-robin across owners)."""
         queue = self._queues[model_name]
         max_wait_s = self.settings.max_wait_ms / 1000.0
         with self._lock:
@@ -243,22 +246,22 @@ class LocalEngine:
                     if self._closing:
                         return None
                     self._lock.wait()
-                first = queue.oldest()
+                first = queue.lead()
                 assert first is not None
-                batch = queue.compatible_with_oldest(self.settings.max_batch)
+                batch = queue.batch_led_by(first, self.settings.max_batch)
                 while (
-                    queue.oldest() is first
+                    first in queue
                     and batch_images(batch) < self.settings.max_batch
                     and time.time() < _batch_deadline(first, batch, max_wait_s)
                     and not self._closing
                 ):
                     self._lock.wait(max(0.0, _batch_deadline(first, batch, max_wait_s) - time.time()))
-                    batch = queue.compatible_with_oldest(self.settings.max_batch)
-                if queue.oldest() is not first:
+                    batch = queue.batch_led_by(first, self.settings.max_batch)
+                if first not in queue:
                     continue  # the first job was cancelled while we waited: start over
+                queue.take(batch)
                 now = time.time()
                 for job in batch:
-                    queue.remove(job)
                     job.state = JobState.RUNNING
                     job.started_at = now
                     job.touch()
@@ -289,7 +292,14 @@ class LocalEngine:
             self._fail(jobs, f"{type(error).__name__}: {error}", outcome)
         else:
             self._deliver(jobs, images, len(images))
-        report = BatchReport(loaded.name, len(jobs), batch_images(jobs), time.perf_counter() - started, outcome)
+        report = BatchReport(
+            loaded.name,
+            len(jobs),
+            batch_images(jobs),
+            time.perf_counter() - started,
+            outcome,
+            tuple(job.id for job in jobs),
+        )
         for observer in self._batch_observers:
             observer(report)
 

@@ -17,3 +17,12 @@ def keep_known_words(prompt: str, known: Collection[str]) -> str:
     """`prompt` in lower case, without the words that are not in `known`."""
     parts = _WORD_OR_MARK.findall(prompt.lower())
     return " ".join(part for part in parts if part in known or not part.isalpha())
+
+
+def unknown_words(prompt: str, known: Collection[str]) -> list[str]:
+    """The words of `prompt` the model will leave out, each once, in the order they come (empty: it knows all,
+    or reads every word)."""
+    if not known:
+        return []
+    words = [part for part in _WORD_OR_MARK.findall(prompt.lower()) if part.isalpha() and part not in known]
+    return list(dict.fromkeys(words))

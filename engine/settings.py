@@ -54,10 +54,13 @@ class EngineSettings:
         minimum=0,
     )
     max_queue: int = setting(
-        "ENGINE_MAX_QUEUE", 64, "most waiting jobs; past it requests are refused (HTTP 429)", minimum=1
+        "ENGINE_MAX_QUEUE", 256, "most waiting jobs in all; past it requests are refused (HTTP 429)", minimum=1
     )
-    max_jobs_per_owner: int = setting(
-        "ENGINE_MAX_JOBS_PER_USER", 4, "most unfinished jobs per user (0: no limit)", minimum=0
+    max_queued_images_per_owner: int = setting(
+        "ENGINE_MAX_QUEUED_IMAGES_PER_USER",
+        128,
+        "most images one user may have waiting (0: no cap); batches take users round-robin",
+        minimum=0,
     )
     result_ttl_s: float = setting(
         "ENGINE_RESULT_TTL_S", 900.0, "seconds finished jobs stay readable in the engine's memory", minimum=1

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    Response,
     redirect,
     render_template,
     request,
     session,
-    url_for,
 )
 from flask.typing import ResponseReturnValue
 
+from addin_server.page_security import script_nonce, secure_page
+from addin_server.public_urls import external_url
 from addin_server.services import services
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -36,26 +38,29 @@ def _client():
 @bp.get("/login")
 def login() -> ResponseReturnValue:
     if services().on_behalf_of is None:
-        return _result(False, "sign-in is not configured on this server (local mode)"), 404
-    flow = _client().initiate_auth_code_flow(_scopes(), redirect_uri=url_for("auth.callback", _external=True))
+        return _result(False, "sign-in is not configured on this server (local mode)", status=404)
+    flow = _client().initiate_auth_code_flow(_scopes(), redirect_uri=external_url("auth.callback"))
     session["auth_flow"] = flow
     return redirect(flow["auth_uri"])
 
 
 @bp.get("/callback")
-def callback() -> tuple[str, int]:
+def callback() -> Response:
     flow = session.pop("auth_flow", None)
     if flow is None or services().on_behalf_of is None:
-        return _result(False, "the sign-in has expired or was not started here; try again"), 400
+        return _result(False, "the sign-in has expired or was not started here; try again", status=400)
     try:
         result = _client().acquire_token_by_auth_code_flow(flow, request.args.to_dict())
     except ValueError:  # MSAL: state mismatch or a reused flow
-        return _result(False, "the sign-in answer does not match this sign-in (state); try again"), 400
+        return _result(False, "the sign-in answer does not match this sign-in (state); try again", status=400)
     if "access_token" not in result:
-        return _result(False, result.get("error_description") or result.get("error") or "sign-in failed"), 400
-    return _result(True, "", result["access_token"]), 200
+        error = result.get("error_description") or result.get("error") or "sign-in failed"
+        return _result(False, error, status=400)
+    return _result(True, "", result["access_token"])
 
 
-def _result(ok: bool, error: str, token: str = "") -> str:
+def _result(ok: bool, error: str, token: str = "", status: int = 200) -> Response:
+    """The page that hands the token (or the error) to the task pane; it is never cached."""
     result = {"status": "success", "accessToken": token} if ok else {"status": "error", "error": error}
-    return render_template("auth/dialog_result.html", ok=ok, error=error, result=result)
+    page = render_template("auth/dialog_result.html", ok=ok, error=error, result=result, nonce=script_nonce())
+    return secure_page(page, status, no_store=True)

@@ -34,6 +34,8 @@ class OnBehalfOf:
         self._clients: dict[str, msal.ConfidentialClientApplication] = {}
         self._caches: dict[str, msal.SerializableTokenCache] = {}
         self._lock = threading.Lock()
+        self._sign_in_client: msal.ConfidentialClientApplication | None = None
+        self._sign_in_lock = threading.Lock()
 
     def _client(self, tenant: str, cache: msal.SerializableTokenCache) -> msal.ConfidentialClientApplication:
         # MSAL keeps its cache on the client, so a client per user would be simplest; a client per tenant with
@@ -51,14 +53,20 @@ class OnBehalfOf:
         return client
 
     def sign_in_client(self) -> msal.ConfidentialClientApplication:
-        """The client for the sign-in dialog: the configured tenant (or organizations), no shared user cache."""
-        return msal.ConfidentialClientApplication(
-            self.settings.client_id,
-            client_credential=self.settings.client_secret or None,
-            authority=f"{self.settings.authority}/{self.settings.tenant_id}",
-            http_client=self.http,
-            instance_discovery=self.settings.authority == "https://login.microsoftonline.com",
-        )
+        """The client for the sign-in dialog: the configured tenant (or organizations), no shared user cache.
+
+        Built once: building one fetches the authority's discovery document.
+        """
+        with self._sign_in_lock:
+            if self._sign_in_client is None:
+                self._sign_in_client = msal.ConfidentialClientApplication(
+                    self.settings.client_id,
+                    client_credential=self.settings.client_secret or None,
+                    authority=f"{self.settings.authority}/{self.settings.tenant_id}",
+                    http_client=self.http,
+                    instance_discovery=self.settings.authority == "https://login.microsoftonline.com",
+                )
+            return self._sign_in_client
 
     def graph_token(self, user: User, assertion: str) -> str:
         """A Graph access token for `user`: from their cache when it holds one, else by on-behalf-of."""

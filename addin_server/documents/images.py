@@ -36,6 +36,10 @@ class Picture:
     height: int
 
 
+#: One batch's worth: enough to keep the engine busy, few enough that other users' images go between.
+IMAGES_IN_FLIGHT = 8
+
+
 class Cancelled(Conflict):
     """The document job was cancelled while its images were being generated."""
 
@@ -52,6 +56,10 @@ class ImageMaker:
     #: with "increment" image i uses seed + i. None: random seeds.
     seed: int | None = None
     seed_policy: str = "same"
+    #: Whose document it is: its images are that user's jobs (None: the CLI's own).
+    owner: str | None = None
+    #: Images submitted and not yet done, at most; the rest wait here, not in the engine's queue.
+    in_flight: int = IMAGES_IN_FLIGHT
 
     def limits(self) -> ModelLimits:
         return self.engine.limits(self.model)
@@ -96,9 +104,12 @@ class ImageMaker:
         return [picture for picture in pictures if picture is not None]
 
     def _submit_what_fits(self, orders, handles, pictures) -> None:
+        pending = sum(1 for handle, picture in zip(handles, pictures) if handle is not None and picture is None)
         for index, order in enumerate(orders):
             if handles[index] is not None:
                 continue
+            if pending >= self.in_flight:
+                return
             request = GenerationRequest(
                 prompt=order.prompt,
                 negative_prompt=order.negative_prompt,
@@ -106,9 +117,11 @@ class ImageMaker:
                 height=order.height,
                 seed=order.seed,
                 model=self.model,
+                owner=self.owner,
             )
             try:
                 handles[index] = self.engine.submit(request)
+                pending += 1
             except QueueFull:
                 if not any(h is not None and p is None for h, p in zip(handles, pictures)):
                     time.sleep(0.5)  # someone else's jobs fill the queue: wait for room

@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -31,6 +32,10 @@ CREATE TABLE IF NOT EXISTS documents (
 );
 CREATE INDEX IF NOT EXISTS documents_by_owner ON documents (owner, created_at DESC);
 """
+
+
+#: Documents opened and laid out at once; more wait their turn (planning a big file takes memory and CPU).
+PLANNERS = 2
 
 
 class TooManyDocuments(TooManyRequests):
@@ -70,7 +75,13 @@ class DocumentService:
     """Runs document plans; one thread per document, at most `max_per_user` unfinished per user."""
 
     def __init__(
-        self, engine: EngineClient, database: Path, folder: Path, max_per_user: int = 2, retention_days: float = 30.0
+        self,
+        engine: EngineClient,
+        database: Path,
+        folder: Path,
+        max_per_user: int = 2,
+        retention_days: float = 30.0,
+        max_images: int = 100,
     ) -> None:
         """Keep document jobs in `database` (the image store's, so one file holds every job) and the finished
         files under `folder`/documents."""
@@ -83,7 +94,11 @@ class DocumentService:
         self._live: dict[str, DocumentJob] = {}
         self._cancel: set[str] = set()
         self._threads: dict[str, threading.Thread] = {}
+        self.max_images = max_images
         self._lock = threading.Lock()
+        #: Slots taken by documents still being planned: job id -> owner.
+        self._planning: dict[str, str] = {}
+        self._planners = ThreadPoolExecutor(PLANNERS, thread_name_prefix="document-planner")
         with self._connect() as connection:
             connection.executescript(_SCHEMA)
             connection.execute(
@@ -99,21 +114,38 @@ class DocumentService:
 
     # -- starting ------------------------------------------------------------------------------------------
 
-    def maker(self, model: str | None, seed: int | None, seed_policy: str) -> ImageMaker:
-        return ImageMaker(self.engine, model=model, seed=seed, seed_policy=seed_policy)
+    def maker(self, owner: str, model: str | None, seed: int | None, seed_policy: str) -> ImageMaker:
+        """Makes the document's pictures as `owner`'s jobs, so the engine's fairness and caps apply to them."""
+        return ImageMaker(self.engine, model=model, seed=seed, seed_policy=seed_policy, owner=owner)
 
     def start(self, owner: str, filename: str, make_plan: Callable[[], DocumentPlan], maker: ImageMaker) -> DocumentJob:
-        """Plan now (raising `DocumentError` for bad input), then generate and assemble on a thread."""
+        """Take one of the owner's slots at once, plan in the bounded planning pool (raising `DocumentError` for
+        bad input, before any image), then generate and assemble on a thread."""
+        # 1. The slot, taken atomically: parallel requests cannot all pass the count before any is planned.
+        job_id = uuid.uuid4().hex
         with self._lock:
             unfinished = sum(1 for job in self._live.values() if job.owner == owner and not job.state.is_final)
+            unfinished += sum(1 for holder in self._planning.values() if holder == owner)
             if unfinished >= self.max_per_user:
                 raise TooManyDocuments(
                     f"you already have {unfinished} documents in progress (limit {self.max_per_user})"
                 )
-        plan = make_plan()
+            self._planning[job_id] = owner
+        # 2. The plan, off the request thread: at most PLANNERS documents are opened and laid out at once.
+        try:
+            plan = self._planners.submit(make_plan).result()
+            if len(plan.orders) > self.max_images:
+                raise DocumentError(
+                    f"the document asks for {len(plan.orders)} images; at most {self.max_images} are allowed",
+                    code="too_many_images",
+                )
+        finally:
+            with self._lock:
+                del self._planning[job_id]
+        # 3. The job, recorded, and its images made on a thread of its own.
         stem = Path(filename).stem or "document"
         job = DocumentJob(
-            id=uuid.uuid4().hex,
+            id=job_id,
             owner=owner,
             kind=plan.kind,
             state=JobState.QUEUED,
@@ -215,6 +247,7 @@ class DocumentService:
         with self._lock:
             self._cancel.update(job_id for job_id, job in self._live.items() if not job.state.is_final)
             threads = list(self._threads.values())
+        self._planners.shutdown(wait=False, cancel_futures=True)
         for thread in threads:
             thread.join(timeout)
 

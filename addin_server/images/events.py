@@ -1,5 +1,8 @@
 """Server-Sent Events for one job: `progress` on every change (step, state, queue position), then one
 final event named after the end state (`succeeded`, `failed`, `cancelled`), then the stream closes.
+
+Each stream holds a server thread, so a user has a few at a time (`stream_slots.py`) and each lives a bounded time;
+a client whose stream ends before its job does opens another.
 """
 
 from __future__ import annotations
@@ -17,13 +20,16 @@ POLL_INTERVAL_S = 1.0
 KEEPALIVE_INTERVAL_S = 15.0
 
 
-def job_event_stream(jobs: JobService, first: JobView, owner: str, environ: dict[str, Any]) -> Iterator[str]:
-    """Yield SSE frames until the job ends or the client leaves (the job itself keeps running)."""
+def job_event_stream(
+    jobs: JobService, first: JobView, owner: str, environ: dict[str, Any], lifetime_s: float
+) -> Iterator[str]:
+    """Yield SSE frames until the job ends, the client leaves or `lifetime_s` passes (the job keeps running)."""
     view = first
     sent = job_json(view)
     yield _frame(view, sent)
     last_write = time.monotonic()
-    while not view.state.is_final:
+    ends = last_write + lifetime_s
+    while not view.state.is_final and time.monotonic() < ends:
         view = jobs.next_view(view, owner, timeout=POLL_INTERVAL_S)
         body = job_json(view)
         if body != sent:

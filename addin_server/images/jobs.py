@@ -18,6 +18,7 @@ from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass
 
 from addin_server.errors import (
+    BadRequest,
     ClientClosedRequest,
     Conflict,
     GatewayTimeout,
@@ -28,6 +29,7 @@ from addin_server.images.store import ImageStore, JobRecord, NewImage
 from addin_server.ops.metrics import Metrics
 from engine.api import EngineClient, GenerationRequest, JobState, Progress
 from engine.errors import EngineError, InvalidRequest, UnknownJob
+from engine.prompt_words import unknown_words
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +55,17 @@ class JobView:
 class JobService:
     """Jobs for the HTTP API; every read and cancel takes the owner and answers 404 for anyone else's."""
 
-    def __init__(self, engine: EngineClient, store: ImageStore, metrics: Metrics, retention_days: float) -> None:
+    def __init__(
+        self,
+        engine: EngineClient,
+        store: ImageStore,
+        metrics: Metrics,
+        retention_days: float,
+        max_cost: int = 10 * 50 * 1024 * 1024,
+    ) -> None:
         self.engine = engine
+        #: Most images × steps × pixels one request may ask for.
+        self.max_cost = max_cost
         self.store = store
         self.metrics = metrics
         self.retention_days = retention_days
@@ -70,6 +81,7 @@ class JobService:
 
         `field_names` says what the request's body calls the engine's fields, for errors (width -> size).
         """
+        self._check_cost(request)
         try:
             handle = self.engine.submit(dataclasses.replace(request, owner=owner))
         except InvalidRequest as error:
@@ -89,6 +101,20 @@ class JobService:
             self._recordings[handle.job_id] = recording
         threading.Thread(target=self._record, args=(handle.job_id, recording), name="job-recorder", daemon=True).start()
         return handle.job_id
+
+    def _check_cost(self, request: GenerationRequest) -> None:
+        """Refuse, before the engine sees it, a request that asks for more work than one request may."""
+        limits = self.engine.limits(request.model)
+        width, height = request.width or limits.default_width, request.height or limits.default_height
+        steps = request.steps or limits.default_steps
+        cost = request.n * steps * width * height
+        if cost > self.max_cost:
+            raise BadRequest(
+                f"this request asks for {request.n} images × {steps} steps × {width}×{height} pixels = {cost:,}; "
+                f"this server allows {self.max_cost:,} per request (IMAGES_MAX_COST)",
+                "over_budget",
+                "n",
+            )
 
     def _record(self, job_id: str, recording: Future[None]) -> None:
         """Wait for the job's end in the engine, then store its images or how it failed."""
@@ -172,6 +198,14 @@ class JobService:
             else JobView(record, record.state, _final_progress(record))
             for record in self.store.jobs(owner, limit, before)
         ]
+
+    def ignored_words(self, record: JobRecord) -> list[str]:
+        """The prompt's words the job's model does not know and so left out (empty for a model that reads all)."""
+        try:
+            known = self.engine.limits(str(record.request.get("model") or "") or None).known_words
+        except EngineError:  # a model no longer served
+            return []
+        return unknown_words(str(record.request.get("prompt") or ""), known)
 
     # -- waiting and cancelling -------------------------------------------------------------------------------
 

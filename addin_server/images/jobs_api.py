@@ -75,8 +75,10 @@ def job_events(job_id: str) -> Response:
     """Server-Sent Events: the job now, then one event per change, ending with its final state."""
     owner = current_user().id
     first = _jobs().view(job_id, owner)  # a 404 must come before the stream starts
-    stream = job_event_stream(_jobs(), first, owner, request.environ)
+    give_back = services().streams.take(owner)
+    stream = job_event_stream(_jobs(), first, owner, request.environ, services().config.server.stream_max_s)
     response = Response(stream_with_context(stream), mimetype="text/event-stream")
+    response.call_on_close(give_back)
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
     return response

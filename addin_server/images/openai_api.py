@@ -62,7 +62,8 @@ def create_images() -> Response:
         else:
             item["url"] = image_url(image.id)
         data.append(item)
-    return jsonify({"created": math.floor(view.record.created_at), "data": data})
+    ignored = services().jobs.ignored_words(view.record)
+    return jsonify({"created": math.floor(view.record.created_at), "data": data, "ignored_words": ignored})
 
 
 def _job_error(state: JobState, message: str, kind: str) -> ServerError:

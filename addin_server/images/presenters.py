@@ -8,6 +8,8 @@ from flask import url_for
 
 from addin_server.images.jobs import JobView
 from addin_server.images.store import ImageRecord
+from addin_server.public_urls import external_url
+from addin_server.services import services
 from engine.api import JobState
 
 
@@ -23,7 +25,7 @@ def image_json(image: ImageRecord) -> dict[str, Any]:
 
 
 def image_url(image_id: str) -> str:
-    return url_for("image_files.image_file", image_id=image_id, _external=True)
+    return external_url("image_files.image_file", image_id=image_id)
 
 
 def job_json(view: JobView) -> dict[str, Any]:
@@ -39,6 +41,8 @@ def job_json(view: JobView) -> dict[str, Any]:
         "created_at": record.created_at,
         "finished_at": record.finished_at if view.state.is_final else None,
         "request": record.request,
+        #: Words of the prompt this model does not know, and so left out.
+        "ignored_words": services().jobs.ignored_words(record),
         "progress": {
             "step": view.progress.step,
             "total_steps": view.progress.total_steps,

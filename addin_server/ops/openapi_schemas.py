@@ -26,6 +26,11 @@ from addin_server.images.request_fields import (
 from engine.api import MAX_SEED
 
 JOB_STATES = ["queued", "running", "succeeded", "failed", "cancelled"]
+IGNORED_WORDS = {
+    "type": "array",
+    "items": {"type": "string"},
+    "description": "Words of the prompt the model does not know, and so left out",
+}
 
 
 def ref(name: str) -> dict[str, str]:
@@ -98,6 +103,7 @@ def component_schemas(model_names: list[str], limits: RequestLimits) -> dict[str
             "required": ["created", "data"],
             "properties": {
                 "created": {"type": "integer"},
+                "ignored_words": IGNORED_WORDS,
                 "data": {
                     "type": "array",
                     "items": {
@@ -146,6 +152,7 @@ def component_schemas(model_names: list[str], limits: RequestLimits) -> dict[str
                 "created_at": {"type": "number"},
                 "finished_at": {"type": ["number", "null"]},
                 "request": {"type": "object"},
+                "ignored_words": IGNORED_WORDS,
                 "progress": {
                     "type": "object",
                     "required": ["step", "total_steps", "queue_position"],

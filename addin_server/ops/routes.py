@@ -1,12 +1,17 @@
 """`/healthz` (the process answers), `/readyz` (the default model is loaded), `/metrics`, `/openapi.json`.
 
-None of these touches a user's data, so none asks who is calling.
+None of these touches a user's data, so none asks who is calling; `/metrics` may be limited to the monitoring
+system's addresses or token.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+import hmac
+import ipaddress
 
+from flask import Blueprint, Response, jsonify, request
+
+from addin_server.errors import Forbidden
 from addin_server.images.requests import request_limits
 from addin_server.ops.metrics import Metrics
 from addin_server.ops.openapi import openapi_document
@@ -34,8 +39,26 @@ def readyz() -> tuple[Response, int]:
 
 @bp.get("/metrics")
 def metrics() -> Response:
+    """Prometheus metrics; with METRICS_ALLOWED_NETWORKS or METRICS_TOKEN set, only for those."""
+    _check_metrics_reader()
     registry: Metrics = services().metrics
     return Response(registry.render(), content_type=Metrics.content_type)
+
+
+def _check_metrics_reader() -> None:
+    server = services().config.server
+    if not server.metrics_networks and not server.metrics_token:
+        return
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if server.metrics_token and scheme.lower() == "bearer" and hmac.compare_digest(token, server.metrics_token):
+        return
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        address = None
+    if address and any(address in ipaddress.ip_network(net, strict=False) for net in server.metrics_networks):
+        return
+    raise Forbidden("the metrics are for the monitoring system only", "metrics_not_allowed")
 
 
 @bp.get("/openapi.json")

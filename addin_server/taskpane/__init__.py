@@ -8,13 +8,16 @@ generation, `form.js`, `results.js` and `history.js` are its three parts (`tiles
 
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, Response, render_template, url_for
 
 from addin_server.documents.sizing import generation_size
 from addin_server.errors import NotFound
 from addin_server.icons import OFFICE_SIZES, icon_png
+from addin_server.page_security import secure_page
 from addin_server.services import services
-from engine.api import MAX_PROMPT_CHARS, MAX_SEED
+from engine.api import MAX_PROMPT_CHARS, MAX_SEED, ModelLimits
 
 bp = Blueprint("taskpane", __name__, static_folder="static", static_url_path="/taskpane/static")
 
@@ -31,8 +34,14 @@ STYLE_PRESETS = {
 }
 
 
+@functools.lru_cache(maxsize=32)
+def shape_sizes(limits: ModelLimits) -> dict[str, str]:
+    """The model size nearest each shape, once per model: the search is too slow to run per page."""
+    return {name: "{}x{}".format(*generation_size(w, h, limits)) for name, (w, h) in SHAPES.items()}
+
+
 @bp.get("/taskpane")
-def taskpane() -> str:
+def taskpane() -> Response:
     config = services().config
     identity = config.identity
     settings = {
@@ -47,13 +56,11 @@ def taskpane() -> str:
         if identity.enabled
         else [],
         "maxImages": min(4, config.server.max_images_per_request),
-        "sizes": {
-            name: "{}x{}".format(*generation_size(w, h, services().engine.limits())) for name, (w, h) in SHAPES.items()
-        },
+        "sizes": shape_sizes(services().engine.limits()),
         "styles": list(STYLE_PRESETS.items()),  # a list keeps the order (JSON objects get sorted)
     }
     limits = {"prompt_chars": MAX_PROMPT_CHARS, "seed": MAX_SEED, "steps": config.server.max_steps}
-    return render_template("taskpane/taskpane.html", settings=settings, limits=limits)
+    return secure_page(render_template("taskpane/taskpane.html", settings=settings, limits=limits))
 
 
 @bp.get("/icons/icon-<int:size>.png")

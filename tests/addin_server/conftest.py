@@ -18,7 +18,7 @@ from tests.addin_server.live_server import LiveServer
 
 def make_config(model_dir: Path, instance: Path, engine: dict | None = None, server: dict | None = None) -> Config:
     return Config(
-        engine=EngineSettings(default_model=str(model_dir), **{"max_jobs_per_owner": 4, **(engine or {})}),
+        engine=EngineSettings(default_model=str(model_dir), **(engine or {})),
         server=ServerSettings(instance_path=instance, **(server or {})),
     )
 
@@ -39,7 +39,7 @@ def client(app):
 def live_server(test_model_dir, tmp_path_factory) -> Iterator[LiveServer]:
     """One server for a whole test module (no per-user job limit, so load tests can run)."""
     server = LiveServer(
-        test_model_dir, tmp_path_factory.mktemp("live") / "instance", env={"ENGINE_MAX_JOBS_PER_USER": "0"}
+        test_model_dir, tmp_path_factory.mktemp("live") / "instance", env={"ENGINE_MAX_QUEUED_IMAGES_PER_USER": "0"}
     ).start()
     yield server
     server.stop()

@@ -55,6 +55,8 @@ class LiveServer:
     def start(self, timeout: float = 90.0) -> LiveServer:
         self.port = free_port()
         env = {**os.environ, "ENGINE_MODEL": str(self.model_dir or ""), "HF_HUB_OFFLINE": "1", **self.env}
+        if "ENTRA_CLIENT_ID" in env:  # signed-in servers build their links on their public address
+            env.setdefault("SERVER_PUBLIC_URL", self.url)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [

@@ -10,7 +10,7 @@ from addin_server.config import Config, ConfigError
 def test_defaults_serve_the_embedded_model_with_sane_limits():
     engine = Config.from_env({}).engine
     assert engine.models == "" and engine.default_model == ""
-    assert (engine.max_batch, engine.max_queue, engine.max_jobs_per_owner) == (8, 64, 4)
+    assert (engine.max_batch, engine.max_queue, engine.max_queued_images_per_owner) == (8, 256, 128)
     assert engine.load.device is None and not engine.load.compile
 
 

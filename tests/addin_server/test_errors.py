@@ -18,7 +18,7 @@ from engine.errors import (
     JobFailed,
     ModelNotFound,
     QueueFull,
-    TooManyJobs,
+    TooManyQueuedImages,
     UnknownJob,
 )
 
@@ -52,7 +52,7 @@ def test_only_the_http_errors_module_writes_error_bodies():
         (InvalidRequest("width", "must be a multiple of 64"), 400, "invalid_value", "width"),
         (ModelNotFound("no such model"), 400, "model_not_found", "model"),
         (QueueFull("the queue is full", retry_after_s=2.5), 429, "queue_full", None),
-        (TooManyJobs("you have 4 jobs", retry_after_s=1), 429, "too_many_jobs", None),
+        (TooManyQueuedImages("you have 128 images waiting", retry_after_s=1), 429, "too_many_queued_images", None),
         (UnknownJob("no job 'x'"), 404, "job_not_found", None),
         (EngineClosed("shutting down"), 503, "shutting_down", None),
         (JobCancelled("cancelled"), 409, "cancelled", None),

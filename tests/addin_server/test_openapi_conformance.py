@@ -16,7 +16,7 @@ def api_schema(test_model_dir, tmp_path_factory):
     server = LiveServer(
         test_model_dir,
         tmp_path_factory.mktemp("schemathesis") / "instance",
-        env={"IMAGES_MAX_N": "2", "IMAGES_MAX_STEPS": "3", "ENGINE_MAX_JOBS_PER_USER": "0"},
+        env={"IMAGES_MAX_N": "2", "IMAGES_MAX_STEPS": "3"},
     ).start()
     yield schemathesis.openapi.from_url(server.url + "/openapi.json")
     server.stop()

@@ -27,7 +27,7 @@ def test_full_queue_answers_429_then_sigterm_drains_and_a_restart_remembers(test
     server = LiveServer(
         test_model_dir,
         tmp_path / "instance",
-        env={"ENGINE_MAX_QUEUE": "1", "ENGINE_MAX_BATCH": "1", "ENGINE_MAX_JOBS_PER_USER": "0"},
+        env={"ENGINE_MAX_QUEUE": "1", "ENGINE_MAX_BATCH": "1"},
     ).start()
     try:
         earlier = server.post("/v1/images/generations", {"prompt": "kept across restarts", "seed": 9}).json()

@@ -34,7 +34,7 @@ def server(test_model_dir, tmp_path_factory):
     server = LiveServer(
         test_model_dir,
         tmp_path_factory.mktemp("taskpane") / "instance",
-        env={"ENGINE_MAX_JOBS_PER_USER": "0", "RATE_LIMIT": "1000/minute"},
+        env={"RATE_LIMIT": "1000/minute"},
     ).start()
     yield server
     server.stop()
@@ -78,3 +78,14 @@ def open_pane(browser, server):
 def screenshot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"taskpane-{name}.png"), full_page=True)
+
+
+def wait_until_true(page, expression: str, timeout_s: float = 60.0) -> None:
+    """Poll a JavaScript expression until it is true. `page.evaluate` runs it through the devtools protocol,
+    which the pane's Content-Security-Policy allows; `wait_for_function` would `eval` it inside the page."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout_s} s: {expression}"
+        page.wait_for_timeout(50)

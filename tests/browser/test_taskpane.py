@@ -7,7 +7,7 @@ import base64
 import pytest
 import requests
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, wait_until_true
 
 
 def office_calls(page, name: str) -> list[dict]:
@@ -42,7 +42,7 @@ def test_powerpoint_generate_progress_choose_insert(open_pane, server):
     page.fill("#steps", "40")
     page.fill("#prompt", "a red circle on white")
     page.click("#generate")
-    page.wait_for_function("document.getElementById('progress').value > 0", timeout=60_000)
+    wait_until_true(page, "document.getElementById('progress').value > 0")
     assert "step" in page.inner_text("#progress-label")
     page.wait_for_selector("#results:not([hidden])", timeout=60_000)
     assert page.locator("#grid button").count() == 2
@@ -87,7 +87,7 @@ def test_cancel_stops_the_job(open_pane):
     page.fill("#steps", "150")
     page.fill("#prompt", "a slow picture")
     page.click("#generate")
-    page.wait_for_function("document.getElementById('progress').value > 0", timeout=60_000)
+    wait_until_true(page, "document.getElementById('progress').value > 0")
     page.click("#cancel")
     page.wait_for_selector("#message:not([hidden])", timeout=30_000)
     assert page.inner_text("#message") == "Cancelled." and not page.is_visible("#results")
@@ -203,9 +203,7 @@ def test_more_like_this_keeps_the_prompt_with_new_seeds(open_pane):
     first = page.get_attribute("#grid button:nth-child(1)", "aria-label")
     assert first.endswith("seed 100")
     page.click("#more")
-    page.wait_for_function(
-        f"document.querySelector('#grid button').getAttribute('aria-label') !== {first!r}", timeout=60_000
-    )
+    wait_until_true(page, f"document.querySelector('#grid button').getAttribute('aria-label') !== {first!r}")
     assert not page.get_attribute("#grid button:nth-child(1)", "aria-label").endswith("seed 100")
 
 
@@ -284,3 +282,30 @@ def test_an_unreachable_server_is_explained(open_pane):
     page.wait_for_selector("#message.error")
     assert page.inner_text("#message") == "The image server cannot be reached. Check your connection."
     assert page.is_enabled("#generate")  # ready to try again
+
+
+@pytest.fixture(scope="module")
+def vocabulary_server(test_model_dir, tmp_path_factory):
+    """A server whose model lists the words it knows, as the embedded model does."""
+    import json
+    import shutil
+
+    from tests.addin_server.live_server import LiveServer
+
+    folder = tmp_path_factory.mktemp("vocabulary") / "model"
+    shutil.copytree(test_model_dir, folder)
+    defaults = json.loads((folder / "engine_defaults.json").read_text())
+    (folder / "engine_defaults.json").write_text(json.dumps({**defaults, "known_words": ["a", "on", "red", "circle"]}))
+    server = LiveServer(folder, tmp_path_factory.mktemp("vocabulary") / "instance").start()
+    yield server
+    server.stop()
+
+
+def test_the_pane_says_which_words_the_model_does_not_know(open_pane, vocabulary_server):
+    page = open_pane("PowerPoint", at=vocabulary_server)
+    page.select_option("#style", "photo")  # the preset's words are the pane's, not the person's: not listed
+    generate(page, "a golden retriever on a beach")
+    assert page.inner_text("#ignored") == "This model does not know: golden, retriever, beach"
+    page.fill("#prompt", "a red circle")
+    page.click("#generate")
+    wait_until_true(page, "document.getElementById('ignored').hidden")  # every word known: no note

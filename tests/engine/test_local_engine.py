@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from engine.api import GenerationRequest, JobState
-from engine.errors import EngineClosed, JobCancelled, JobFailed, QueueFull, TooManyJobs, UnknownJob
+from engine.errors import EngineClosed, JobCancelled, JobFailed, QueueFull, TooManyQueuedImages, UnknownJob
 from engine.local import LocalEngine
 from engine.settings import EngineSettings
 from tests.fault_injection import ExplodingPipeline
@@ -136,14 +136,34 @@ def test_a_full_queue_refuses_at_once(sd15_dir):
         engine.close()
 
 
-def test_one_owner_cannot_hold_more_than_their_share(sd15_dir):
-    engine = make_engine(sd15_dir, max_jobs_per_owner=2, max_wait_ms=0)
+def test_one_owner_cannot_queue_more_than_their_cap_of_images(sd15_dir):
+    engine = make_engine(sd15_dir, max_queued_images_per_owner=3, max_batch=1, max_wait_ms=0)
     try:
-        for _ in range(2):
-            engine.submit(GenerationRequest(prompt="mine", steps=50, owner="alice"))
-        with pytest.raises(TooManyJobs, match="limit 2"):
-            engine.submit(GenerationRequest(prompt="mine", steps=50, owner="alice"))
+        running = engine.submit(GenerationRequest(prompt="mine", steps=150, owner="alice"))
+        wait_until(lambda: running.status().state is JobState.RUNNING)
+        engine.submit(GenerationRequest(prompt="mine", n=3, steps=2, owner="alice"))  # 3 waiting: at the cap
+        with pytest.raises(TooManyQueuedImages, match="limit of 3"):
+            engine.submit(GenerationRequest(prompt="mine", steps=2, owner="alice"))
         assert engine.submit(GenerationRequest(prompt="hers", steps=2, owner="bob")).result(timeout=60).images
+    finally:
+        engine.close()
+
+
+def test_batches_take_owners_round_robin(sd15_dir):
+    """One owner's twenty queued jobs do not keep another owner's single job waiting past the next batch."""
+    engine = make_engine(sd15_dir, max_batch=4, max_wait_ms=0)
+    try:
+        blocker = engine.submit(GenerationRequest(prompt="first", steps=40, owner="alice"))
+        wait_until(lambda: blocker.status().state is JobState.RUNNING)
+        alices = [engine.submit(GenerationRequest(prompt=f"a{i}", steps=2, owner="alice")) for i in range(20)]
+        bob = engine.submit(GenerationRequest(prompt="b", steps=2, owner="bob"))
+        bob.result(timeout=60)
+        for handle in alices:
+            handle.result(timeout=120)
+        bob_done = bob.status().finished_at
+        assert bob_done is not None
+        before_bob = [handle for handle in alices if (handle.status().finished_at or 0) < bob_done + 0.01]
+        assert len(before_bob) <= 3  # Bob's image rode in the batch after the running one, beside three of hers
     finally:
         engine.close()
 

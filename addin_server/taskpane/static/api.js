@@ -2,6 +2,8 @@
 // through fetch (EventSource cannot send an Authorization header).
 import { toBase64 } from "./base64.js";
 
+const FINAL_STATES = ["succeeded", "failed", "cancelled"];
+
 export class ApiError extends Error {
   constructor(status, body, retryAfter) {
     const error = (body && body.error) || {};
@@ -58,8 +60,15 @@ export class Api {
     return toBase64(await response.arrayBuffer());
   }
 
-  // Calls onEvent(name, job) for each event until the job ends; returns the final job.
+  // Calls onEvent(name, job) for each event until the job ends; returns the final job. The server closes a
+  // stream after a while (SERVER_STREAM_MAX_S): then another is opened.
   async followJob(job, onEvent, signal) {
+    let last = job;
+    while (!FINAL_STATES.includes(last.status)) last = await this.readEvents(last, onEvent, signal);
+    return last;
+  }
+
+  async readEvents(job, onEvent, signal) {
     const response = await fetch(job.links.events, { headers: await this.headers(), signal });
     if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
     const reader = response.body.getReader();

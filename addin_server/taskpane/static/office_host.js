@@ -100,7 +100,9 @@ async function insertIntoWord(base64, image, altText) {
 }
 
 async function asSmallerJpeg(image) {
-  const bitmap = await createImageBitmap(await (await fetch(`data:image/png;base64,${image.base64}`)).blob());
+  // Decoded here, not fetched from a data: URL, which the pane's Content-Security-Policy does not allow.
+  const bytes = Uint8Array.from(atob(image.base64), (character) => character.charCodeAt(0));
+  const bitmap = await createImageBitmap(new Blob([bytes], { type: "image/png" }));
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
   canvas.getContext("2d").drawImage(bitmap, 0, 0);
   for (let quality = 0.9; quality > 0.3; quality -= 0.15) {

@@ -22,9 +22,18 @@ export class Results {
       onClick: () => this.select(index),
       option: true,
     })));
+    this.showIgnoredWords(job.ignored_words || [], describedAs);
     $("results").hidden = false;
     this.select(0);
     $("grid").querySelector("button").focus();
+  }
+
+  // The person's own words the model left out (not the style preset's), so they know why the picture differs.
+  showIgnoredWords(ignored, describedAs) {
+    const own = new Set((describedAs || "").toLowerCase().match(/[a-z]+/g) || []);
+    const unknown = ignored.filter((word) => own.has(word));
+    $("ignored").textContent = unknown.length ? `This model does not know: ${unknown.join(", ")}` : "";
+    $("ignored").hidden = !unknown.length;
   }
 
   select(index) {

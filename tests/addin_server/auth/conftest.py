@@ -11,6 +11,9 @@ from addin_server.config import IdentitySettings
 from tests.addin_server.conftest import make_config
 from tests.identity_provider import CLIENT_ID, TENANT
 
+#: Where the signed-in test apps say they are reached; the test client answers for any host.
+PUBLIC_URL = "https://addin.test"
+
 
 def identity_settings(provider, **overrides) -> IdentitySettings:
     settings = IdentitySettings(
@@ -31,7 +34,7 @@ def make_app(test_model_dir, tmp_path, provider):
 
     def build(**overrides):
         config = dataclasses.replace(
-            make_config(test_model_dir, tmp_path / f"instance{len(apps)}"),
+            make_config(test_model_dir, tmp_path / f"instance{len(apps)}", server={"public_url": PUBLIC_URL}),
             identity=identity_settings(provider, **overrides),
         )
         apps.append(create_app(config))

@@ -187,7 +187,7 @@ def test_configuration_errors_name_the_variable():
         Config.from_env({**base, "ENTRA_TENANT_ID": "organizations"})
     with pytest.raises(ConfigError, match="ENTRA_CLIENT_ID must be a GUID"):
         Config.from_env({"ENTRA_CLIENT_ID": "my-app", "ENTRA_TENANT_ID": TENANT})
-    identity = Config.from_env({**base, "ENTRA_TENANT_ID": TENANT}).identity
+    identity = Config.from_env({**base, "ENTRA_TENANT_ID": TENANT, "SERVER_PUBLIC_URL": "https://addin.test"}).identity
     assert identity.allowed_tenants == (TENANT,) and identity.audiences == (CLIENT_ID,)
 
 
@@ -197,10 +197,22 @@ def test_a_public_address_is_allowed_only_with_entra(provider):
     from addin_server.config import ServerSettings
     from tests.addin_server.auth.conftest import identity_settings
 
-    public = ServerSettings(host="0.0.0.0")
+    public = ServerSettings(host="0.0.0.0", public_url="https://images.contoso.example")
     with pytest.raises(ConfigError, match="refusing to listen on 0.0.0.0"):
         Config(server=public).validate()
     dataclasses.replace(Config(server=public), identity=identity_settings(provider)).validate()
+
+
+def test_signed_in_servers_build_links_on_their_public_url_never_on_the_host_header(make_app, provider):
+    from tests.addin_server.auth.conftest import PUBLIC_URL, identity_settings
+
+    client = make_app().test_client()
+    headers = {**bearer(provider.token()), "Host": "attacker.example"}
+    created = client.post("/api/jobs", json={"prompt": "a red circle"}, headers=headers).get_json()
+    job = wait_for_job(client, created["id"], headers)
+    assert job["images"][0]["url"].startswith(f"{PUBLIC_URL}/api/images/")
+    with pytest.raises(ConfigError, match="SERVER_PUBLIC_URL is required"):
+        Config(identity=identity_settings(provider)).validate()
 
 
 def test_the_sign_in_dialog_hands_a_working_token_to_the_task_pane(make_app, provider):
@@ -209,21 +221,25 @@ def test_the_sign_in_dialog_hands_a_working_token_to_the_task_pane(make_app, pro
 
     import requests
 
+    from tests.addin_server.auth.conftest import PUBLIC_URL
+
     client = make_app().test_client()
     start = client.get("/auth/login")
     assert start.status_code == 302
     authorize = start.headers["Location"]
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(authorize).query))
     assert authorize.startswith(provider.base_url) and query["code_challenge_method"] == "S256"
-    assert query["state"] and query["nonce"] and query["redirect_uri"] == "http://localhost/auth/callback"
+    assert (
+        query["state"] and query["nonce"] and query["redirect_uri"] == f"{PUBLIC_URL}/auth/callback"
+    )  # never the Host header
     # The browser signs in at the provider, which redirects back with a code.
     back = requests.get(authorize, allow_redirects=False, verify=str(provider.ca_file), timeout=10).headers["Location"]
-    page = client.get(back.replace("http://localhost", ""))
+    page = client.get(back.replace(PUBLIC_URL, ""))
     assert page.status_code == 200 and "messageParent" in page.get_data(as_text=True)
     token = re.search(r'"accessToken": ?"([^"]+)"', page.get_data(as_text=True))[1]
     assert client.get("/api/jobs", headers=bearer(token)).status_code == 200
     # The flow cannot be replayed, and a forged state is refused.
-    assert client.get(back.replace("http://localhost", "")).status_code == 400
+    assert client.get(back.replace(PUBLIC_URL, "")).status_code == 400
     client.get("/auth/login")
     forged = client.get("/auth/callback?code=abc&state=forged")
     assert forged.status_code == 400 and "state" in forged.get_data(as_text=True)

@@ -122,3 +122,21 @@ def test_per_server_limits_on_n_and_steps(test_model_dir, tmp_path):
         assert schema["n"]["maximum"] == 2 and schema["steps"]["maximum"] == 4
     finally:
         shutdown_app(app)
+
+
+def test_a_request_over_the_cost_budget_is_a_400_that_names_the_budget(test_model_dir, tmp_path):
+    from addin_server.app import create_app, shutdown_app
+    from tests.addin_server.conftest import make_config
+
+    # The tiny model: 64x64 by default; 2 images x 10 steps x 64 x 64 = 81,920, over a budget of 50,000.
+    app = create_app(make_config(test_model_dir, tmp_path, server={"max_cost": 50_000}))
+    client = app.test_client()
+    try:
+        answer = client.post("/api/jobs", json={"prompt": "a red circle", "n": 2, "steps": 10})
+        error = answer.get_json()["error"]
+        assert answer.status_code == 400 and error["code"] == "over_budget" and error["param"] == "n"
+        assert "81,920" in error["message"] and "50,000" in error["message"] and "IMAGES_MAX_COST" in error["message"]
+        assert client.get("/api/jobs").get_json()["data"] == []  # nothing was started
+        assert client.post("/api/jobs", json={"prompt": "a red circle", "n": 1, "steps": 10}).status_code == 202
+    finally:
+        shutdown_app(app)

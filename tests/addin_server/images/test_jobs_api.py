@@ -110,22 +110,39 @@ def test_unknown_job_is_404_everywhere(client):
         assert response.status_code == 404 and response.get_json()["error"]["type"] == "not_found_error"
 
 
-def test_per_user_limit_answers_429_with_retry_after(test_model_dir, tmp_path):
-    app = create_app(make_config(test_model_dir, tmp_path, engine={"max_jobs_per_owner": 1, "max_batch": 1}))
+def test_per_user_cap_on_waiting_images_answers_429_with_retry_after(test_model_dir, tmp_path):
+    config = make_config(test_model_dir, tmp_path, engine={"max_queued_images_per_owner": 1, "max_batch": 1})
+    app = create_app(config)
     client = app.test_client()
     try:
         first = client.post("/api/jobs", json={"prompt": "slow", "steps": 150, "size": "128x128"}).get_json()
-        response = client.post("/api/jobs", json={"prompt": "second"})
+        deadline = time.monotonic() + 30
+        while client.get(f"/api/jobs/{first['id']}").get_json()["status"] != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        second = client.post("/api/jobs", json={"prompt": "second"}).get_json()  # waits: at the cap
+        response = client.post("/api/jobs", json={"prompt": "third"})
         assert response.status_code == 429 and int(response.headers["Retry-After"]) >= 1
-        assert response.get_json()["error"]["code"] == "too_many_jobs"
+        assert response.get_json()["error"]["code"] == "too_many_queued_images"
         assert response.get_json()["error"]["type"] == "rate_limit_error"
-        client.delete(f"/api/jobs/{first['id']}")
-        wait_for_job(client, first["id"])
+        client.delete(f"/api/jobs/{second['id']}")
+        wait_for_job(client, second["id"])
         assert client.post("/api/jobs", json={"prompt": "now it fits"}).status_code == 202
         metrics = client.get("/metrics").get_data(as_text=True)
-        assert 'addin_errors_total{kind="too_many_jobs"} 1.0' in metrics
+        assert 'addin_errors_total{kind="too_many_queued_images"} 1.0' in metrics
+        client.delete(f"/api/jobs/{first['id']}")
     finally:
         shutdown_app(app)
+
+
+def test_eight_concurrent_requests_from_one_user_on_an_idle_server_all_succeed(client):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def generate(seed: int) -> int:
+        return client.post("/v1/images/generations", json={"prompt": "a red circle", "seed": seed}).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(generate, range(8))) == [200] * 8
 
 
 @pytest.fixture
@@ -175,3 +192,62 @@ def test_a_failed_generation_is_500_that_clients_must_not_retry(app, client):
     assert job["status"] == "failed" and job["error"]["code"] == "out_of_memory"
     assert 'addin_errors_total{kind="out_of_memory"} 1.0' in client.get("/metrics").get_data(as_text=True)
     assert client.post("/v1/images/generations", json={"prompt": "one fits"}).status_code == 200
+
+
+def test_a_user_may_keep_only_a_few_progress_streams_open(test_model_dir, tmp_path):
+    import requests
+
+    from tests.addin_server.live_server import LiveServer
+
+    server = LiveServer(test_model_dir, tmp_path / "instance", env={"SERVER_MAX_STREAMS_PER_USER": "2"}).start()
+    try:
+        job = server.post("/api/jobs", {"prompt": "slow", "steps": 150, "size": "128x128"}).json()
+        events = f"{server.url}/api/jobs/{job['id']}/events"
+        streams = [requests.get(events, stream=True, timeout=30) for _ in range(2)]
+        assert [stream.status_code for stream in streams] == [200, 200]
+        third = requests.get(events, timeout=30)
+        assert third.status_code == 429 and third.json()["error"]["code"] == "too_many_streams"
+        streams[0].close()  # leaving a stream gives its slot back (once the server notices, at its next write)
+        deadline = time.monotonic() + 30
+        while (again := requests.get(events, stream=True, timeout=30)).status_code == 429:
+            again.close()
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        again.close()
+        streams[1].close()
+        requests.delete(f"{server.url}/api/jobs/{job['id']}", timeout=30)
+    finally:
+        server.stop()
+
+
+def test_a_progress_stream_ends_after_its_lifetime_while_the_job_goes_on(test_model_dir, tmp_path):
+    app = create_app(make_config(test_model_dir, tmp_path, server={"stream_max_s": 1.0}, engine={"max_batch": 1}))
+    client = app.test_client()
+    try:
+        job = client.post("/api/jobs", json={"prompt": "slow", "steps": 150, "size": "128x128"}).get_json()
+        started = time.monotonic()
+        events = parse_events(client.get(f"/api/jobs/{job['id']}/events").get_data(as_text=True))
+        assert time.monotonic() - started < 5 and {name for name, _ in events} == {"progress"}
+        assert client.get(f"/api/jobs/{job['id']}").get_json()["status"] in ("queued", "running")
+        assert wait_for_job(client, job["id"])["status"] == "succeeded"  # it was never cancelled
+    finally:
+        shutdown_app(app)
+
+
+def test_jobs_and_openai_answers_name_the_words_the_model_left_out(test_model_dir, tmp_path):
+    import shutil
+
+    folder = tmp_path / "model"
+    shutil.copytree(test_model_dir, folder)
+    defaults = json.loads((folder / "engine_defaults.json").read_text())
+    (folder / "engine_defaults.json").write_text(json.dumps({**defaults, "known_words": ["a", "on", "red", "circle"]}))
+    app = create_app(make_config(folder, tmp_path / "instance"))
+    client = app.test_client()
+    try:
+        created = client.post("/api/jobs", json={"prompt": "a golden retriever on a beach"}).get_json()
+        assert created["ignored_words"] == ["golden", "retriever", "beach"]
+        assert wait_for_job(client, created["id"])["ignored_words"] == ["golden", "retriever", "beach"]
+        answer = client.post("/v1/images/generations", json={"prompt": "a red circle on a golden beach"}).get_json()
+        assert answer["ignored_words"] == ["golden", "beach"]
+    finally:
+        shutdown_app(app)

@@ -93,3 +93,21 @@ def test_the_request_schemas_come_from_the_fields_the_routes_read():
         with pytest.raises(BadRequest) as raised:
             parse_job_request({"prompt": "a red circle", field.name: just_past}, ["tiny"], limits)
         assert raised.value.param == field.name
+
+
+def test_metrics_can_be_kept_for_the_monitoring_system(test_model_dir, tmp_path):
+    from addin_server.app import create_app, shutdown_app
+    from tests.addin_server.conftest import make_config
+
+    server = {"metrics_networks": ("10.1.0.0/16",), "metrics_token": "scrape-secret"}
+    app = create_app(make_config(test_model_dir, tmp_path, server=server))
+    client = app.test_client()
+    try:
+        refused = client.get("/metrics")  # from 127.0.0.1, with no token
+        assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "metrics_not_allowed"
+        assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 403
+        assert client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"}).status_code == 200
+        assert client.get("/metrics", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 200
+        assert client.get("/healthz").status_code == 200  # the probes stay open
+    finally:
+        shutdown_app(app)
