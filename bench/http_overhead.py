@@ -92,17 +92,11 @@ def deck_image_size(deck: dict, model: Path | None) -> str:
 
 def fairness_ratio(model: Path | None) -> float:
     """B's latency for one image while A's 100-image document runs ÷ one full batch on the idle server."""
-    from tests.identity_provider import CLIENT_ID, TENANT, LocalIdentityProvider
+    from tests.identity_provider import LocalIdentityProvider
 
     folder = Path(tempfile.mkdtemp(prefix="fairness-"))
     provider = LocalIdentityProvider(folder / "identity").start()
-    env = {
-        "ENTRA_CLIENT_ID": CLIENT_ID,
-        "ENTRA_TENANT_ID": TENANT,
-        "ENTRA_AUTHORITY": provider.base_url,
-        "ENTRA_CA_FILE": str(provider.ca_file),
-    }
-    server = LiveServer(model, folder / "instance", env=env).start()
+    server = LiveServer(model, folder / "instance", env=provider.server_env()).start()
     alice = {"Authorization": f"Bearer {provider.token(oid='alice')}"}
     bob = {"Authorization": f"Bearer {provider.token(oid='bob')}"}
     try:

@@ -3,8 +3,9 @@
 Each upload is checked (`check_package`) and, if it passes, opened and planned as `POST /api/documents/fill`
 would, in a fresh process; the figure is that process's peak RSS growth ÷ the upload's size.
 
-1. `xml_at_the_caps`: valid slide XML of many small shapes with random names (so it does not compress past the
-   ratio check), as much as the caps allow (MAX_XML_PART_BYTES a part, MAX_XML_BYTES in all).
+1. `xml_at_the_caps`: valid layout XML of many small shapes with random names (so it does not compress past the
+   ratio check) in parts python-pptx parses when it opens the deck, as much as the caps allow
+   (MAX_XML_PART_BYTES a part, MAX_XML_BYTES in all), padded with random bytes to 5 MB.
 2. `xml_over_the_caps`: the same kind of XML, 16 MB in one slide (the review's case), refused by its size.
 3. `zip_bomb`: a 2 GB part of zeros compressed into a few MB, refused from the zip directory.
 4. `entity_bomb`: a billion-laughs slide, refused by the declaration scan.
@@ -68,16 +69,16 @@ def base_deck() -> dict[str, bytes]:
     return {name: archive.read(name) for name in archive.namelist()}
 
 
-def shapes_xml(size: int, rng: random.Random) -> bytes:
-    """A valid slide of about `size` bytes: small shapes whose random names keep it from compressing well."""
-    parts, total, number = [f"<p:sld {NAMESPACES}><p:cSld><p:spTree>"], 0, 2
+def shapes_xml(size: int, rng: random.Random, root: str = "p:sld") -> bytes:
+    """A valid slide (or layout) of about `size` bytes: small shapes whose random names keep it from compressing."""
+    parts, total, number = [f"<{root} {NAMESPACES}><p:cSld><p:spTree>"], 0, 2
     while total < size:
         name = "".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=12))
         shape = f'<p:sp><p:nvSpPr><p:cNvPr id="{number}" name="{name}"/><p:cNvSpPr/><p:nvPr/></p:nvSpPr></p:sp>'
         parts.append(shape)
         total += len(shape)
         number += 1
-    parts.append("</p:spTree></p:cSld></p:sld>")
+    parts.append(f"</p:spTree></p:cSld></{root}>")
     return "".join(parts).encode()
 
 
@@ -93,10 +94,11 @@ def uploads() -> dict[str, bytes]:
     rng = random.Random(5)
     at_caps = base_deck()
     budget = MAX_XML_BYTES - sum(len(data) for name, data in at_caps.items() if name.endswith((".xml", ".rels")))
-    for index in range(budget // MAX_XML_PART_BYTES):
-        at_caps[f"ppt/slides/extra{index}.xml"] = shapes_xml(MAX_XML_PART_BYTES - 4096, rng)
+    for index in range(1, budget // MAX_XML_PART_BYTES + 1):  # layouts the deck's master uses: all parsed on open
+        at_caps[f"ppt/slideLayouts/slideLayout{index}.xml"] = shapes_xml(MAX_XML_PART_BYTES - 65536, rng, "p:sldLayout")
+    at_caps["ppt/media/padding.bin"] = rng.randbytes(5_000_000 - len(package(at_caps)))
     over = base_deck()
-    over["ppt/slides/slide1.xml"] = shapes_xml(16 * 1024 * 1024, rng)
+    over["ppt/slideLayouts/slideLayout1.xml"] = shapes_xml(16 * 1024 * 1024, rng, "p:sldLayout")
     bomb = base_deck()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:

@@ -124,3 +124,13 @@ def provider(tmp_path_factory):
     provider = LocalIdentityProvider(tmp_path_factory.mktemp("identity")).start()
     yield provider
     provider.stop()
+
+
+@pytest.fixture
+def signed_in_server(test_model_dir, tmp_path, provider):
+    """A real `addin-server serve` that signs people in with Entra ID at the local OpenID provider."""
+    from tests.addin_server.live_server import LiveServer
+
+    server = LiveServer(test_model_dir, tmp_path / "signed-in", env=provider.server_env()).start()
+    yield server
+    server.stop()

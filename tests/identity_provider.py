@@ -93,6 +93,15 @@ class LocalIdentityProvider:
         files = dev_cert.create(self.folder / "tls", hosts=("127.0.0.1", "localhost"))
         self.ca_file, self._cert, self._key = files.ca_file, files.certfile, files.keyfile
 
+    def server_env(self) -> dict[str, str]:
+        """The settings that make a server sign people in here."""
+        return {
+            "ENTRA_CLIENT_ID": CLIENT_ID,
+            "ENTRA_TENANT_ID": TENANT,
+            "ENTRA_AUTHORITY": self.base_url,
+            "ENTRA_CA_FILE": str(self.ca_file),
+        }
+
     def start(self) -> LocalIdentityProvider:
         provider = self
 

@@ -7,30 +7,11 @@ import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 import requests
 
 from tests.addin_server.auth.conftest import bearer
-from tests.addin_server.live_server import LiveServer
-from tests.identity_provider import CLIENT_ID, TENANT
 
 REQUESTS_PER_CLIENT = 3
-
-
-@pytest.fixture
-def signed_in_server(test_model_dir, tmp_path, provider):
-    server = LiveServer(
-        test_model_dir,
-        tmp_path / "instance",
-        env={
-            "ENTRA_CLIENT_ID": CLIENT_ID,
-            "ENTRA_TENANT_ID": TENANT,
-            "ENTRA_AUTHORITY": provider.base_url,
-            "ENTRA_CA_FILE": str(provider.ca_file),
-        },
-    ).start()
-    yield server
-    server.stop()
 
 
 def test_twenty_clients_from_four_users_while_one_sends_a_100_image_document(signed_in_server, provider):

@@ -207,28 +207,8 @@ def test_more_like_this_keeps_the_prompt_with_new_seeds(open_pane):
     assert not page.get_attribute("#grid button:nth-child(1)", "aria-label").endswith("seed 100")
 
 
-@pytest.fixture
-def entra_server(test_model_dir, tmp_path, provider):
-    """A server that signs people in with Entra ID at the local OpenID provider."""
-    from tests.addin_server.live_server import LiveServer
-    from tests.identity_provider import CLIENT_ID, TENANT
-
-    server = LiveServer(
-        test_model_dir,
-        tmp_path / "instance",
-        env={
-            "ENTRA_CLIENT_ID": CLIENT_ID,
-            "ENTRA_TENANT_ID": TENANT,
-            "ENTRA_AUTHORITY": provider.base_url,
-            "ENTRA_CA_FILE": str(provider.ca_file),
-        },
-    ).start()
-    yield server
-    server.stop()
-
-
-def test_signed_in_with_office_sso(open_pane, entra_server, provider):
-    server = entra_server
+def test_signed_in_with_office_sso(open_pane, signed_in_server, provider):
+    server = signed_in_server
     signed_out = open_pane("PowerPoint", at=server)
     signed_out.fill("#prompt", "not signed in")
     signed_out.click("#generate")
@@ -249,10 +229,10 @@ def test_signed_in_with_office_sso(open_pane, entra_server, provider):
     assert office_calls(signed_out, "displayDialogAsync")[0]["url"].endswith("/auth/login")
 
 
-def test_signed_in_with_nested_app_authentication(open_pane, entra_server, provider):
+def test_signed_in_with_nested_app_authentication(open_pane, signed_in_server, provider):
     from tests.identity_provider import CLIENT_ID
 
-    server = entra_server
+    server = signed_in_server
     sets = {"PowerPointApi": "1.10", "NestedAppAuth": "1.1"}
     # Not signed in yet: the silent request needs interaction; the Sign in button opens Office's window.
     page = open_pane("PowerPoint", at=server, sets=sets, nested={"popupToken": provider.token(oid="naa-user")})

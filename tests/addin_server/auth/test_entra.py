@@ -251,13 +251,7 @@ def test_the_real_server_checks_tokens(test_model_dir, tmp_path, provider):
     server = LiveServer(
         test_model_dir,
         tmp_path / "instance",
-        env={
-            "ENTRA_CLIENT_ID": CLIENT_ID,
-            "ENTRA_TENANT_ID": TENANT,
-            "ENTRA_AUTHORITY": provider.base_url,
-            "ENTRA_CA_FILE": str(provider.ca_file),
-            "AUDIT_PROMPTS": "hash",
-        },
+        env={**provider.server_env(), "AUDIT_PROMPTS": "hash"},
     ).start()
     try:
         assert server.get("/api/jobs").status_code == 401
