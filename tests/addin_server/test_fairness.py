@@ -68,3 +68,43 @@ def test_parallel_documents_take_their_slots_atomically(test_model_dir, tmp_path
             client.delete(f"/api/documents/{document['id']}")
     finally:
         shutdown_app(app)
+
+
+def test_documents_are_planned_at_most_two_at_a_time_off_the_request_threads(test_model_dir, tmp_path):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from addin_server.documents.errors import DocumentError
+    from addin_server.documents.service import PLANNERS
+
+    app = create_app(make_config(test_model_dir, tmp_path, server={"max_documents_per_user": 8}))
+    documents = services(app).documents
+    planning, most, lock = [0], [0], threading.Lock()
+    request_threads: set[int] = set()
+    planner_threads: set[int] = set()
+
+    def slow_plan():
+        planner_threads.add(threading.get_ident())
+        with lock:
+            planning[0] += 1
+            most[0] = max(most[0], planning[0])
+        time.sleep(0.3)
+        with lock:
+            planning[0] -= 1
+        raise DocumentError("a file that cannot be used", code="invalid_document")
+
+    def start(owner: str) -> str:
+        request_threads.add(threading.get_ident())
+        try:
+            documents.start(owner, "deck.pptx", slow_plan, documents.maker(owner, None, None, "same"))
+        except DocumentError as error:
+            return error.code
+        return "started"
+
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            outcomes = list(pool.map(start, ["alice", "bob", "carol", "alice", "bob", "carol"]))
+        assert outcomes == ["invalid_document"] * 6 and most[0] == PLANNERS == 2
+        assert not planner_threads & request_threads
+    finally:
+        shutdown_app(app)
