@@ -22,6 +22,8 @@ from engine.api import MAX_PROMPT_CHARS, MAX_SEED, ModelLimits
 bp = Blueprint("taskpane", __name__, static_folder="static", static_url_path="/taskpane/static")
 
 ICON_SIZES = (*OFFICE_SIZES, 192)
+#: Most variations the pane offers at once (a task pane shows four side by side).
+MAX_VARIATIONS = 4
 #: The shapes offered, as width:height; each maps to the model's nearest size.
 SHAPES = {"wide": (16, 9), "standard": (4, 3), "square": (1, 1), "tall": (9, 16)}
 STYLE_PRESETS = {
@@ -55,7 +57,7 @@ def taskpane() -> Response:
         ]
         if identity.enabled
         else [],
-        "maxImages": min(4, config.server.max_images_per_request),
+        "maxImages": min(MAX_VARIATIONS, config.server.max_images_per_request),
         "sizes": shape_sizes(services().engine.limits()),
         "styles": list(STYLE_PRESETS.items()),  # a list keeps the order (JSON objects get sorted)
     }
