@@ -164,11 +164,17 @@ class JobQueue:
         return batch
 
     def take(self, batch: list[Job]) -> None:
-        """Remove `batch` from the queue and remember that its owners were served now."""
+        """Remove `batch` from the queue and remember that its owners were served now.
+
+        Only owners with jobs still waiting are remembered (one who comes back later counts as never served),
+        so the record stays as small as the queue.
+        """
         self._batches += 1
         for job in batch:
             self.remove(job)
             self._served[job.owner] = self._batches
+        waiting = {job.owner for job in self._jobs}
+        self._served = {owner: turn for owner, turn in self._served.items() if owner in waiting}
 
     def drain(self) -> list[Job]:
         jobs, self._jobs = self._jobs, []

@@ -66,6 +66,8 @@ class JobService:
         self.engine = engine
         #: Most images × steps × pixels one request may ask for.
         self.max_cost = max_cost
+        #: model name -> the words it reads (empty: all); see `ignored_words`.
+        self._known_words: dict[str, frozenset[str]] = {}
         self.store = store
         self.metrics = metrics
         self.retention_days = retention_days
@@ -91,6 +93,8 @@ class JobService:
             self.metrics.count_error(error.kind)
             raise
         status = handle.status()
+        if status.request.model is not None and status.request.model not in self._known_words:
+            self._remember_known_words(status.request.model)  # loaded by now: the engine just took the job
         try:
             self.store.add_job(handle.job_id, owner, status.request, status.created_at)
         except Exception:
@@ -200,12 +204,21 @@ class JobService:
         ]
 
     def ignored_words(self, record: JobRecord) -> list[str]:
-        """The prompt's words the job's model does not know and so left out (empty for a model that reads all)."""
+        """The prompt's words the job's model does not know and so left out (empty for a model that reads all).
+
+        A model's words are read when a job is submitted to it, or from the default model, which is loaded
+        anyway: listing an old job must never load another model.
+        """
+        model = str(record.request.get("model") or "")
+        if model not in self._known_words and model == self.engine.model_names()[0]:
+            self._remember_known_words(model)
+        return unknown_words(str(record.request.get("prompt") or ""), self._known_words.get(model, frozenset()))
+
+    def _remember_known_words(self, model: str) -> None:
         try:
-            known = self.engine.limits(str(record.request.get("model") or "") or None).known_words
+            self._known_words[model] = self.engine.limits(model).known_words
         except EngineError:  # a model no longer served
-            return []
-        return unknown_words(str(record.request.get("prompt") or ""), known)
+            self._known_words[model] = frozenset()
 
     # -- waiting and cancelling -------------------------------------------------------------------------------
 
