@@ -86,11 +86,10 @@ class JobService:
         self._check_cost(request)
         try:
             handle = self.engine.submit(dataclasses.replace(request, owner=owner))
-        except InvalidRequest as error:
-            self.metrics.count_error(error.kind)
-            raise server_error_for(error, field_names) from None
         except EngineError as error:
             self.metrics.count_error(error.kind)
+            if isinstance(error, InvalidRequest):
+                raise server_error_for(error, field_names) from None
             raise
         status = handle.status()
         if status.request.model is not None and status.request.model not in self._known_words:
