@@ -12,8 +12,9 @@ from addin_server.auth import dialog
 from addin_server.config import Config
 from addin_server.documents.service import DocumentService
 from addin_server.http_errors import register_error_handlers
-from addin_server.images import files_api, jobs_api, openai_api
+from addin_server.images import files_api, jobs_api, openai_api, public_api
 from addin_server.images.jobs import JobService
+from addin_server.images.public_links import PublicLinks
 from addin_server.images.store import ImageStore
 from addin_server.images.stream_slots import StreamSlots
 from addin_server.ops import routes as ops_routes
@@ -69,18 +70,37 @@ def create_app(
         ),
         authenticator=authenticator or auth.authenticator_for(config.identity),
         streams=StreamSlots(config.server.max_streams_per_user),
+        public_links=PublicLinks(app.secret_key, config.server.public_link_ttl_s),
     )
     if config.identity.enabled:
         from addin_server.auth.on_behalf_of import OnBehalfOf
 
         parts.on_behalf_of = OnBehalfOf(config.identity)
+    if config.teams.enabled:
+        from addin_server.teams.bot import TeamsBot
+
+        parts.teams = TeamsBot(config)
+        if not config.server.public_url.startswith("https://"):
+            log.warning("SERVER_PUBLIC_URL is not https://: Teams shows no picture in a card from a plain http link")
     parts.init_app(app)
 
-    # 3. Errors and routes; the sign-in dialog only with Entra ID.
+    # 3. Errors and routes; the sign-in dialog only with Entra ID, the Teams bot only with TEAMS_BOT_ID.
     register_error_handlers(app)
-    blueprints = [openai_api.bp, jobs_api.bp, files_api.bp, documents_api.bp, ops_routes.bp, taskpane.bp]
+    blueprints = [
+        openai_api.bp,
+        jobs_api.bp,
+        files_api.bp,
+        public_api.bp,
+        documents_api.bp,
+        ops_routes.bp,
+        taskpane.bp,
+    ]
     if config.identity.enabled:
         blueprints.append(dialog.bp)
+    if config.teams.enabled:
+        from addin_server.teams import routes as teams_routes
+
+        blueprints.append(teams_routes.bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     rate_limit.init_app(app)

@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     manifest.add_argument("--client-id", help="the Entra ID app registration (adds WebApplicationInfo for SSO)")
     manifest.add_argument("--id", dest="addin_id", help="the add-in's GUID (default: derived from --base-url)")
     manifest.add_argument("--version", default="1.0.0", help="add-in version, MAJOR.MINOR.PATCH")
+    manifest.add_argument(
+        "--bot-id", help="the Teams bot's app id (default TEAMS_BOT_ID): adds the bot and its message extension"
+    )
     manifest.add_argument("--out", required=True, type=Path, help="folder to write into")
     manifest.set_defaults(handler=run_manifest)
 
@@ -135,7 +138,10 @@ def run_dev_cert(args: argparse.Namespace, config: Config) -> int:
 def run_manifest(args: argparse.Namespace, config: Config) -> int:
     from addin_server.manifests import ManifestSettings, write_manifests
 
-    written = write_manifests(ManifestSettings(args.base_url, args.client_id, args.addin_id, args.version), args.out)
+    settings = ManifestSettings(
+        args.base_url, args.client_id, args.addin_id, args.version, bot_id=args.bot_id or config.teams.bot_id or None
+    )
+    written = write_manifests(settings, args.out)
     for path in written:
         print(path)
     return 0

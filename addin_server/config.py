@@ -16,7 +16,15 @@ from engine.declared_settings import load_settings, setting, settings_table
 from engine.errors import ConfigError
 from engine.settings import EngineSettings, LoadOptions
 
-__all__ = ["Config", "ConfigError", "EngineSettings", "IdentitySettings", "LoadOptions", "ServerSettings"]
+__all__ = [
+    "Config",
+    "ConfigError",
+    "EngineSettings",
+    "IdentitySettings",
+    "LoadOptions",
+    "ServerSettings",
+    "TeamsSettings",
+]
 
 MULTI_TENANT = ("organizations", "common")
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
@@ -124,6 +132,13 @@ class ServerSettings:
     max_documents_per_user: int = setting(
         "DOCUMENTS_MAX_PER_USER", 2, "documents in progress per user (more: 429)", minimum=1
     )
+    public_link_ttl_s: float = setting(
+        "PUBLIC_LINK_TTL_S",
+        30 * 86400.0,
+        "how long a picture's public link (in a Teams or Copilot card, fetched without a token) works; a link "
+        "never outlives its image",
+        minimum=60,
+    )
 
 
 @dataclass(frozen=True)
@@ -212,11 +227,41 @@ class IdentitySettings:
         return (self.client_id, *self.app_id_uris)
 
 
+@dataclass(frozen=True)
+class TeamsSettings:
+    """The Teams message extension, a Bot Framework bot on `POST /api/messages`; off until TEAMS_BOT_ID is set."""
+
+    bot_id: str = setting("TEAMS_BOT_ID", "", "the bot's Microsoft app id (a GUID); unset: Teams is off")
+    bot_secret: str = setting(
+        "TEAMS_BOT_SECRET",
+        "",
+        "the bot's client secret: lets it answer a plain chat message with its help card (unset: no reply)",
+    )
+    openid_metadata_url: str = setting(
+        "TEAMS_OPENID_METADATA_URL",
+        "https://login.botframework.com/v1/.well-known/openidconfiguration",
+        "where the Bot Framework publishes the keys that sign Teams' requests (`ENTRA_CA_FILE` applies)",
+    )
+    invoke_wait_s: float = setting(
+        "TEAMS_INVOKE_WAIT_S",
+        4.0,
+        "how long a prompt-only submit waits for its picture before answering with a progress dialog "
+        "(Teams gives an invoke 5 s)",
+        minimum=0,
+        maximum=4.5,
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.bot_id)
+
+
 #: The settings dataclasses, in the order `addin-server settings` and the README list them.
 SETTINGS_GROUPS = {
     "Engine settings": (EngineSettings,),
     "Server settings": (ServerSettings,),
     "Entra ID settings": (IdentitySettings,),
+    "Teams settings": (TeamsSettings,),
 }
 
 
@@ -227,6 +272,7 @@ class Config:
     engine: EngineSettings = field(default_factory=EngineSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     identity: IdentitySettings = field(default_factory=IdentitySettings)
+    teams: TeamsSettings = field(default_factory=TeamsSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -236,6 +282,7 @@ class Config:
             engine=load_settings(EngineSettings, env),
             server=load_settings(ServerSettings, env),
             identity=load_settings(IdentitySettings, env),
+            teams=load_settings(TeamsSettings, env),
         )
         return config.validate()
 
@@ -266,6 +313,8 @@ class Config:
                     "SERVER_PUBLIC_URL is required with ENTRA_CLIENT_ID: image links and the sign-in redirect are "
                     "built on it, never on the Host header a client sends"
                 )
+        if self.teams.enabled:
+            _validate_teams(self)
         return self
 
 
@@ -280,6 +329,24 @@ def _validate_identity(identity: IdentitySettings) -> None:
         raise ConfigError(f"ENTRA_TENANT_ID must be a GUID or organizations, got {identity.tenant_id!r}")
     if not identity.authority.startswith("https://"):
         raise ConfigError(f"ENTRA_AUTHORITY must be https://, got {identity.authority!r}")
+
+
+def _validate_teams(config: Config) -> None:
+    teams = config.teams
+    if not is_guid(teams.bot_id):
+        raise ConfigError(f"TEAMS_BOT_ID must be the bot's app id (a GUID), got {teams.bot_id!r}")
+    if not config.identity.enabled:
+        raise ConfigError(
+            "TEAMS_BOT_ID needs Entra ID (ENTRA_CLIENT_ID): Teams users are the same tid:oid users as in the task "
+            "pane, and the dialog signs them in with Teams SSO"
+        )
+    if not config.server.secret_key:
+        raise ConfigError(
+            "TEAMS_BOT_ID needs SERVER_SECRET_KEY: it signs the picture links in posted cards, which must keep "
+            "working after a restart and in every server process"
+        )
+    if not teams.openid_metadata_url.startswith("https://"):
+        raise ConfigError(f"TEAMS_OPENID_METADATA_URL must be https://, got {teams.openid_metadata_url!r}")
 
 
 def settings_tables() -> str:

@@ -58,7 +58,7 @@ def issue(
 ) -> x509.Certificate:
     """A certificate for `key`, signed by `issuer_key` (self-signed when `issuer` is None)."""
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)

@@ -1,5 +1,6 @@
 """`addin-server manifest`: the add-in-only XML manifest (Word and PowerPoint task pane, a Home-tab button) and
-a unified-manifest app package (`manifest.json` with the add-in under `extensions`, plus its two icons).
+a unified-manifest app package (`manifest.json` with the add-in under `extensions`, plus its two icons; with a
+bot id also the Teams bot and its message extension).
 
 Both ship because older Office builds read only the XML one (../shared/notes/office-js.md); the unified one
 names the XML add-in as its alternate so users do not see it twice.
@@ -41,6 +42,8 @@ class ManifestSettings:
     addin_id: str | None = None
     version: str = "1.0.0"
     provider: str = "Your organization"
+    #: The Teams bot's app id: adds the bot and the message extension.
+    bot_id: str | None = None
 
     def checked(self) -> ManifestSettings:
         url = urlparse(self.base_url)
@@ -48,13 +51,17 @@ class ManifestSettings:
             raise ManifestError(
                 f"--base-url must be https://HOST[:PORT] (Office loads add-ins over HTTPS only), got {self.base_url!r}"
             )
-        for name, value in (("--client-id", self.client_id), ("--id", self.addin_id)):
+        for name, value in (("--client-id", self.client_id), ("--id", self.addin_id), ("--bot-id", self.bot_id)):
             if value is not None and not is_guid(value):
                 raise ManifestError(f"{name} must be a GUID, got {value!r}")
         if not re.match(r"^\d+\.\d+\.\d+$", self.version):
             raise ManifestError(f"--version must look like 1.0.0, got {self.version!r}")
+        if self.bot_id and not self.client_id:
+            raise ManifestError("--bot-id needs --client-id: the Teams dialog signs people in with Teams SSO")
         addin_id = self.addin_id or str(uuid.uuid5(uuid.NAMESPACE_URL, self.base_url.rstrip("/")))
-        return ManifestSettings(self.base_url.rstrip("/"), self.client_id, addin_id, self.version, self.provider)
+        return ManifestSettings(
+            self.base_url.rstrip("/"), self.client_id, addin_id, self.version, self.provider, self.bot_id
+        )
 
     @property
     def host(self) -> str:
@@ -159,7 +166,52 @@ def unified_manifest(settings: ManifestSettings) -> dict:
     }
     if settings.client_id:
         manifest["webApplicationInfo"] = {"id": settings.client_id, "resource": settings.resource}
+    if settings.bot_id:
+        manifest["bots"] = [
+            {"botId": settings.bot_id, "scopes": ["personal", "team", "groupChat"], "isNotificationOnly": False}
+        ]
+        manifest["composeExtensions"] = [teams_message_extension(settings.bot_id)]
     return manifest
+
+
+def teams_message_extension(bot_id: str) -> dict:
+    """The bot-based message extension: `generate` (a dialog; from the compose box or a message's "…") and
+    `recent` (search the caller's own pictures)."""
+    return {
+        "botId": bot_id,
+        "composeExtensionType": "botBased",
+        "canUpdateConfiguration": False,
+        "commands": [
+            {
+                "id": "generate",
+                "type": "action",
+                "title": "Generate an image",
+                "description": "Describe a picture, choose a variation and post it",
+                "context": ["compose", "message", "commandBox"],
+                "fetchTask": True,
+                # For clients without dialogs: the prompt alone, answered with the card or a progress dialog.
+                "parameters": [
+                    {"name": "prompt", "title": "Prompt", "description": "What to draw", "inputType": "textarea"}
+                ],
+            },
+            {
+                "id": "recent",
+                "type": "query",
+                "title": "Recent images",
+                "description": "Find a picture you made before and post it",
+                "context": ["compose", "commandBox"],
+                "initialRun": True,
+                "parameters": [
+                    {
+                        "name": "query",
+                        "title": "Prompt contains",
+                        "description": "Words from the picture's prompt (empty: the newest)",
+                        "inputType": "text",
+                    }
+                ],
+            },
+        ],
+    }
 
 
 def app_package(settings: ManifestSettings) -> bytes:

@@ -6,11 +6,13 @@ Counts live in memory by default, or in Redis (RATE_LIMIT_STORAGE_URI) when seve
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from limits import parse
 
 from addin_server.auth import current_user
+from addin_server.errors import TooManyRequests
 from addin_server.services import services
 
 #: The sign-in dialog's pages: nobody is signed in yet, so they count by the caller's address.
@@ -42,3 +44,12 @@ def init_app(app: Flask) -> None:
             limited = limiter.limit(identity.auth_rate_limit, key_func=get_remote_address)(app.view_functions[endpoint])
             app.view_functions[endpoint] = limited  # type: ignore[assignment]
     app.extensions["limiter"] = limiter
+
+
+def count_generation(owner: str, surface: str) -> None:
+    """Count one generation started outside a limited route (a Teams invoke) against `owner`'s RATE_LIMIT;
+    `TooManyRequests` when they are over it."""
+    limit = parse(services().config.identity.rate_limit)
+    limiter: Limiter = current_app.extensions["limiter"]
+    if not limiter.limiter.hit(limit, surface, owner):
+        raise TooManyRequests(f"you have asked for images too often; the limit is {limit}", "rate_limited")

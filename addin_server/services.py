@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from addin_server.config import Config
 from addin_server.documents.service import DocumentService
 from addin_server.images.jobs import JobService
+from addin_server.images.public_links import PublicLinks
 from addin_server.images.store import ImageStore
 from addin_server.images.stream_slots import StreamSlots
 from addin_server.ops.metrics import Metrics
@@ -21,6 +22,7 @@ from engine.api import EngineClient
 if TYPE_CHECKING:
     from addin_server.auth.on_behalf_of import OnBehalfOf
     from addin_server.auth.users import Authenticator
+    from addin_server.teams.bot import TeamsBot
 
 #: The key under `app.extensions`.
 EXTENSION = "addin_server"
@@ -39,8 +41,12 @@ class Services:
     authenticator: Authenticator
     #: Progress streams open per user.
     streams: StreamSlots
+    #: Signs and reads the token-free picture links of Teams and Copilot cards.
+    public_links: PublicLinks
     #: Acts for the user on Microsoft Graph; None in local mode.
     on_behalf_of: OnBehalfOf | None = None
+    #: The Teams bot (None until TEAMS_BOT_ID is set).
+    teams: TeamsBot | None = None
 
     def init_app(self, app: Flask) -> None:
         app.extensions[EXTENSION] = self

@@ -19,6 +19,7 @@ HEADINGS = {
     "Engine settings": "## Engine settings",
     "Server settings": "## Server settings",
     "Entra ID settings": "## Signing in with Microsoft Entra ID",
+    "Teams settings": "## Teams: a message extension",
 }
 
 

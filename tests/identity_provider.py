@@ -39,6 +39,7 @@ class LocalIdentityProvider:
         self.obo_error: dict | None = None
         self.uploads: dict[str, bytes] = {}
         self.authorization_codes: dict[str, dict] = {}
+        self.client_credentials: list[dict] = []
         self._write_certificates()
 
     # -- keys and tokens ------------------------------------------------------------------------------------
@@ -182,6 +183,10 @@ class LocalIdentityProvider:
             form = dict(urllib.parse.parse_qsl(body.decode()))
             if form.get("grant_type") == "authorization_code":
                 return self._authorization_code(handler, path.split("/")[1], form)
+            if form.get("grant_type") == "client_credentials":  # a bot's token for the Bot Framework connector
+                self.client_credentials.append(form)
+                token = f"bot-token-for-{form.get('client_id')}"
+                return self._reply(handler, 200, {"token_type": "Bearer", "access_token": token, "expires_in": 3600})
             if self.obo_error is not None:
                 return self._reply(handler, 400, self.obo_error)
             if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" or "assertion" not in form:

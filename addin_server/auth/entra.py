@@ -6,30 +6,16 @@ Rules from ../shared/notes/identity.md; PyJWT does the cryptography, this module
 
 from __future__ import annotations
 
-import json
-import ssl
-import threading
-import urllib.request
-
 import jwt
 from flask import Request, g
 
+from addin_server.auth.signing_keys import SigningKeys, bearer_token, invalid_token
 from addin_server.auth.users import User
 from addin_server.config import IdentitySettings, is_guid
-from addin_server.errors import Forbidden, Unauthorized, Unavailable
+from addin_server.errors import Forbidden
 
-MAX_TOKEN_CHARS = 16_384
 LEEWAY_S = 60
 V1_ISSUER = "https://sts.windows.net/{tid}/"
-
-
-def invalid_token(message: str) -> Unauthorized:
-    """401 with the Bearer challenge that makes Office (and Copilot) sign the user in again."""
-    return Unauthorized(
-        message,
-        "invalid_token",
-        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{message}"'},
-    )
 
 
 def application_id(claims: dict) -> str | None:
@@ -50,60 +36,16 @@ def application_id(claims: dict) -> str | None:
 class EntraAuthenticator:
     """Validates `Authorization: Bearer` tokens; keys and issuer come from the authority's discovery document."""
 
-    #: An unknown `kid` refetches the key set, at most this often (key rollover without a restart).
-    refetch_cooldown_s = 30.0
-
     def __init__(self, settings: IdentitySettings) -> None:
         self.settings = settings
-        self._ssl = ssl.create_default_context(cafile=settings.ca_file or None)
-        self._jwks: jwt.PyJWKClient | None = None
-        self._lock = threading.Lock()
-
-    # -- the discovery document and keys ----------------------------------------------------------------------
-
-    @property
-    def discovery_url(self) -> str:
-        return f"{self.settings.authority}/{self.settings.tenant_id}/v2.0/.well-known/openid-configuration"
-
-    def jwks_client(self) -> jwt.PyJWKClient:
-        """Built once: it caches the key set and refetches at most once per 30 s for an unknown `kid`."""
-        with self._lock:
-            if self._jwks is None:
-                try:
-                    with urllib.request.urlopen(self.discovery_url, timeout=10, context=self._ssl) as response:
-                        document = json.load(response)
-                except (OSError, ValueError) as error:
-                    raise Unavailable(
-                        f"the sign-in service cannot be reached ({type(error).__name__})",
-                        "identity_unavailable",
-                        headers={"Retry-After": "5"},
-                    ) from None
-                self._jwks = jwt.PyJWKClient(
-                    document["jwks_uri"],
-                    cache_jwk_set=True,
-                    lifespan=300,
-                    ssl_context=self._ssl,
-                    timeout=10,
-                    cooldown_duration=self.refetch_cooldown_s,
-                )
-            return self._jwks
-
-    # -- validation ---------------------------------------------------------------------------------------------
+        self.signing_keys = SigningKeys(
+            f"{settings.authority}/{settings.tenant_id}/v2.0/.well-known/openid-configuration", settings.ca_file
+        )
 
     def authenticate(self, request: Request) -> User:
-        for name in ("access_token", "token", "id_token"):
-            if name in request.args:
-                raise invalid_token("send the token in the Authorization header, never in the URL")
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized(
-                "sign in: send an Entra ID access token as 'Authorization: Bearer <token>'",
-                "unauthenticated",
-                headers={"WWW-Authenticate": 'Bearer realm="m365-image-addin"'},
-            )
-        user = self.user_from_token(token.strip())
-        g.user_assertion = token.strip()  # for on-behalf-of calls made while serving this request
+        token = bearer_token(request, "m365-image-addin", "an Entra ID access token")
+        user = self.user_from_token(token)
+        g.user_assertion = token  # for on-behalf-of calls made while serving this request
         return user
 
     def user_from_token(self, token: str) -> User:
@@ -135,22 +77,7 @@ class EntraAuthenticator:
         return User(id=f"{tenant}:{object_id}", name=str(name))
 
     def _verified_claims(self, token: str) -> dict:
-        if len(token) > MAX_TOKEN_CHARS:
-            raise invalid_token("the token is too long")
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.InvalidTokenError:
-            raise invalid_token("the token is malformed") from None
-        if header.get("alg") != "RS256":  # fixed in code, never taken from the token
-            raise invalid_token("the token must be signed with RS256")
-        try:
-            signing_key = self.jwks_client().get_signing_key_from_jwt(token)
-        except jwt.PyJWKClientConnectionError:
-            raise Unavailable(
-                "the sign-in keys cannot be fetched right now", "identity_unavailable", headers={"Retry-After": "5"}
-            ) from None
-        except (jwt.PyJWKClientError, jwt.InvalidTokenError):
-            raise invalid_token("the token is signed with an unknown key") from None
+        signing_key = self.signing_keys.key_for(token)
         try:
             claims = jwt.decode(
                 token,

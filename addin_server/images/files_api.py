@@ -1,4 +1,4 @@
-"""`GET /api/images/<id>`: a stored PNG, for its owner only."""
+"""`GET /api/images/<id>`: a stored PNG, for its owner only; `DELETE` removes it (and ends its public links)."""
 
 from __future__ import annotations
 
@@ -23,3 +23,11 @@ def image_file(image_id: str) -> Response:
     response = send_file(path, mimetype="image/png", max_age=86400, etag=True, download_name=f"image-{image.seed}.png")
     response.headers["Cache-Control"] = "private, max-age=86400, immutable"
     return response
+
+
+@bp.delete("/<image_id>")
+def delete_image(image_id: str) -> tuple[str, int]:
+    """204 once the picture is gone; its public links in Teams and Copilot cards answer 404 from now on."""
+    if not services().store.delete_image(image_id, current_user().id):
+        raise NotFound(f"no image {image_id!r}", "image_not_found")
+    return "", 204

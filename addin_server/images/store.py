@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS images (
     file TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS images_by_job ON images (job_id, position);
+CREATE INDEX IF NOT EXISTS images_by_owner ON images (owner, created_at DESC);
 """
 
 
@@ -201,6 +202,33 @@ class ImageStore:
         with self._connect() as connection:
             row = connection.execute("SELECT * FROM images WHERE id = ? AND owner = ?", (image_id, owner)).fetchone()
             return _image_record(row) if row is not None else None
+
+    def search_images(self, owner: str, text: str = "", skip: int = 0, count: int = 25) -> list[ImageRecord]:
+        """The owner's images whose prompt contains `text` (any case; empty: all), newest first."""
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with self._connect() as connection:
+            rows = connection.execute(
+                "SELECT * FROM images WHERE owner = ? AND prompt LIKE ? ESCAPE '\\'"
+                " ORDER BY created_at DESC, position LIMIT ? OFFSET ?",
+                (owner, pattern, count, skip),
+            ).fetchall()
+            return [_image_record(row) for row in rows]
+
+    def image_for_link(self, image_id: str) -> ImageRecord | None:
+        """Any owner's image: only for a public link, whose signature names the image (`public_links.py`)."""
+        with self._connect() as connection:
+            row = connection.execute("SELECT * FROM images WHERE id = ?", (image_id,)).fetchone()
+            return _image_record(row) if row is not None else None
+
+    def delete_image(self, image_id: str, owner: str) -> bool:
+        """Delete the owner's image and its file; False when there is no such image of theirs."""
+        with self._connect() as connection:
+            row = connection.execute("SELECT file FROM images WHERE id = ? AND owner = ?", (image_id, owner)).fetchone()
+            if row is None:
+                return False
+            connection.execute("DELETE FROM images WHERE id = ?", (image_id,))
+        (self.files / row["file"]).unlink(missing_ok=True)
+        return True
 
     def image_path(self, image: ImageRecord) -> Path:
         return self.files / image.file

@@ -288,6 +288,23 @@ def openapi_document(model_names: list[str], limits: RequestLimits) -> dict[str,
                         **_errors(403, 404),
                     },
                 },
+                "delete": {
+                    "operationId": "deleteImage",
+                    "summary": "Delete one of your pictures; its public links answer 404 from then on",
+                    "responses": {"204": {"description": "Deleted"}, **_errors(403, 404)},
+                },
+            },
+            "/public/images/{token}.png": {
+                "get": {
+                    "operationId": "publicImage",
+                    "summary": "A picture behind a public link (Teams and Copilot cards): no token, at most 1024 px",
+                    "security": [],
+                    "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {"description": "PNG", "content": {"image/png": {"schema": {"type": "string"}}}},
+                        "404": _json(ref("Error"), "Expired, altered, forged, or the picture was deleted"),
+                    },
+                }
             },
             **_document_paths(),
             "/icons/icon-{size}.png": {

@@ -8,38 +8,18 @@ generation, `form.js`, `results.js` and `history.js` are its three parts (`tiles
 
 from __future__ import annotations
 
-import functools
-
 from flask import Blueprint, Response, render_template, url_for
 
-from addin_server.documents.sizing import generation_size
 from addin_server.errors import NotFound
 from addin_server.icons import OFFICE_SIZES, icon_png
+from addin_server.images.presets import MAX_VARIATIONS, STYLE_PRESETS, shape_sizes
 from addin_server.page_security import secure_page
 from addin_server.services import services
-from engine.api import MAX_PROMPT_CHARS, MAX_SEED, ModelLimits
+from engine.api import MAX_PROMPT_CHARS, MAX_SEED
 
 bp = Blueprint("taskpane", __name__, static_folder="static", static_url_path="/taskpane/static")
 
 ICON_SIZES = (*OFFICE_SIZES, 192)
-#: Most variations the pane offers at once (a task pane shows four side by side).
-MAX_VARIATIONS = 4
-#: The shapes offered, as width:height; each maps to the model's nearest size.
-SHAPES = {"wide": (16, 9), "standard": (4, 3), "square": (1, 1), "tall": (9, 16)}
-STYLE_PRESETS = {
-    "none": "",
-    "photo": "photographic, natural light",
-    "illustration": "clean illustration",
-    "flat": "flat colours, simple shapes",
-    "watercolour": "watercolour painting",
-    "sketch": "pencil sketch",
-}
-
-
-@functools.lru_cache(maxsize=32)
-def shape_sizes(limits: ModelLimits) -> dict[str, str]:
-    """The model size nearest each shape, once per model: the search is too slow to run per page."""
-    return {name: "{}x{}".format(*generation_size(w, h, limits)) for name, (w, h) in SHAPES.items()}
 
 
 @bp.get("/taskpane")

@@ -134,3 +134,36 @@ def test_importing_the_server_and_engine_changes_no_global_state():
     }
     result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+TEAMS_ENV = {
+    "ENTRA_CLIENT_ID": "11111111-2222-3333-4444-555555555555",
+    "ENTRA_TENANT_ID": "aaaaaaaa-0000-0000-0000-000000000001",
+    "SERVER_PUBLIC_URL": "https://images.contoso.test",
+    "SERVER_SECRET_KEY": "a long random secret",
+    "TEAMS_BOT_ID": "99999999-8888-7777-6666-555555555555",
+}
+
+
+def test_teams_is_off_until_a_bot_id_is_set_and_then_checked():
+    assert not Config.from_env({}).teams.enabled
+    assert Config.from_env(TEAMS_ENV).teams.enabled
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"TEAMS_BOT_ID": "my-bot"}, "TEAMS_BOT_ID must be the bot's app id (a GUID)"),
+        ({"ENTRA_CLIENT_ID": ""}, "TEAMS_BOT_ID needs Entra ID (ENTRA_CLIENT_ID)"),
+        ({"SERVER_SECRET_KEY": ""}, "TEAMS_BOT_ID needs SERVER_SECRET_KEY"),
+        ({"TEAMS_OPENID_METADATA_URL": "http://login.example"}, "TEAMS_OPENID_METADATA_URL must be https://"),
+        ({"TEAMS_INVOKE_WAIT_S": "6"}, "TEAMS_INVOKE_WAIT_S must be at most 4.5"),
+    ],
+)
+def test_teams_settings_that_cannot_work_are_refused_at_start(change, message):
+    env = {**TEAMS_ENV, **change}
+    if not env["ENTRA_CLIENT_ID"]:
+        env = {name: value for name, value in env.items() if not name.startswith("ENTRA_")}
+    with pytest.raises(ConfigError) as raised:
+        Config.from_env(env)
+    assert message in str(raised.value)

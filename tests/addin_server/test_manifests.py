@@ -99,3 +99,48 @@ def test_icons_at_every_size_and_a_stable_add_in_id(tmp_path, client):
 def test_bad_options(tmp_path, capsys, arguments, message):
     assert main(["manifest", *arguments, "--out", str(tmp_path)]) == 2
     assert message in capsys.readouterr().err
+
+
+BOT_ID = "99999999-8888-7777-6666-555555555555"
+
+
+def test_with_a_bot_id_the_package_carries_the_teams_bot_and_message_extension(tmp_path, app_schema):
+    out = generate(tmp_path, "--client-id", CLIENT_ID, "--bot-id", BOT_ID)
+    with zipfile.ZipFile(out / "app-package.zip") as package:
+        manifest = json.loads(package.read("manifest.json"))
+    assert [error.message for error in app_schema.iter_errors(manifest)] == []
+    [bot] = manifest["bots"]
+    assert bot["botId"] == BOT_ID and sorted(bot["scopes"]) == ["groupChat", "personal", "team"]
+    assert "commandLists" not in bot  # no conversation beyond the help reply
+    [extension] = manifest["composeExtensions"]
+    assert extension["botId"] == BOT_ID and extension["composeExtensionType"] == "botBased"
+    commands = {command["id"]: command for command in extension["commands"]}
+    assert commands["generate"]["type"] == "action" and commands["generate"]["fetchTask"] is True
+    assert set(commands["generate"]["context"]) == {"compose", "message", "commandBox"}
+    assert commands["recent"]["type"] == "query" and [p["name"] for p in commands["recent"]["parameters"]] == ["query"]
+    assert manifest["validDomains"] == ["addin.contoso.test:8443"]
+    assert manifest["webApplicationInfo"] == {"id": CLIENT_ID, "resource": f"api://addin.contoso.test:8443/{CLIENT_ID}"}
+    assert manifest["extensions"]  # the add-in stays beside the bot
+
+
+def test_the_bot_id_comes_from_teams_bot_id_too(tmp_path, monkeypatch):
+    monkeypatch.setenv("TEAMS_BOT_ID", BOT_ID)
+    monkeypatch.setenv("ENTRA_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("ENTRA_TENANT_ID", "aaaaaaaa-0000-0000-0000-000000000001")
+    monkeypatch.setenv("SERVER_PUBLIC_URL", "https://addin.contoso.test:8443")
+    monkeypatch.setenv("SERVER_SECRET_KEY", "secret")
+    out = generate(tmp_path, "--client-id", CLIENT_ID)
+    with zipfile.ZipFile(out / "app-package.zip") as package:
+        assert json.loads(package.read("manifest.json"))["bots"][0]["botId"] == BOT_ID
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--bot-id", BOT_ID], "--bot-id needs --client-id"),
+        (["--client-id", CLIENT_ID, "--bot-id", "my-bot"], "--bot-id must be a GUID"),
+    ],
+)
+def test_bad_bot_options(tmp_path, capsys, arguments, message):
+    assert main(["manifest", "--base-url", "https://host", *arguments, "--out", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from addin_server.taskpane import shape_sizes
+from addin_server.images.presets import shape_sizes
 
 
 def test_the_task_pane_sends_its_security_headers(client):

@@ -112,6 +112,7 @@ def test_every_user_route_asks_for_a_token(make_app):
         "/taskpane",
         "/taskpane/static/<path:filename>",
         "/auth/callback",
+        "/public/images/<token>.png",  # signed links, for cards (tests/addin_server/teams/test_public_links.py)
     }
     for rule in app.url_map.iter_rules():
         if rule.rule in public:
@@ -133,7 +134,7 @@ def test_app_only_tokens_with_an_allowed_role(make_app, provider):
 
 def test_key_rotation_is_followed_with_one_refetch(make_app, provider):
     app = make_app()
-    services(app).authenticator.refetch_cooldown_s = 0.5  # 30 s in production
+    services(app).authenticator.signing_keys.refetch_cooldown_s = 0.5  # 30 s in production
     client = app.test_client()
     assert client.get("/api/jobs", headers=bearer(provider.token())).status_code == 200
     time.sleep(0.6)
