@@ -9,17 +9,15 @@
 from __future__ import annotations
 
 import json
-import ssl
-import threading
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.identity_provider import TENANT, LocalIdentityProvider
+from tests.identity_provider import TENANT, LocalIdentityProvider, serve_https
 
 BOT_ID = "99999999-8888-7777-6666-555555555555"
 ISSUER = "https://api.botframework.com"
@@ -139,12 +137,7 @@ class LocalBotFramework:
                 )
                 return framework._reply(self, {"id": "reply-1"}, 201)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.identity._cert, self.identity._key)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.base_url = f"https://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.base_url = serve_https(Handler, self.identity._cert, self.identity._key)
         return self
 
     def stop(self) -> None:

@@ -27,6 +27,16 @@ TENANT = "aaaaaaaa-0000-0000-0000-000000000001"
 OTHER_TENANT = "bbbbbbbb-0000-0000-0000-000000000002"
 
 
+def serve_https(handler: type[BaseHTTPRequestHandler], certfile: Path, keyfile: Path):
+    """Serve `handler` over HTTPS on a free loopback port, in a thread; returns the server and its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certfile, keyfile)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"https://127.0.0.1:{server.server_address[1]}"
+
+
 class LocalIdentityProvider:
     """Start with `start()`; `ca_file` is the PEM to trust; `base_url` is the ENTRA_AUTHORITY."""
 
@@ -122,12 +132,7 @@ class LocalIdentityProvider:
                 provider.requests.append(f"PUT {self.path}")
                 provider._put(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self._cert, self._key)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.base_url = f"https://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.base_url = serve_https(Handler, self._cert, self._key)
         return self
 
     def stop(self) -> None:

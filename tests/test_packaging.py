@@ -73,6 +73,7 @@ def test_the_wheel_holds_the_pages_templates_manifest_and_scripts_but_not_the_tr
         "addin_server/taskpane/static/taskpane.js",
         "addin_server/taskpane/static/vendor/msal-browser.min.js",
         "addin_server/templates/teams/dialog.html",
+        "addin_server/templates/request_form.html",
         "addin_server/teams/static/dialog.js",
         "addin_server/teams/static/vendor/MicrosoftTeams.min.js",
         "engine/embedded/unet/diffusion_pytorch_model.safetensors",

@@ -6,10 +6,9 @@ Rules from ../shared/notes/identity.md; PyJWT does the cryptography, this module
 
 from __future__ import annotations
 
-import jwt
 from flask import Request, g
 
-from addin_server.auth.signing_keys import SigningKeys, bearer_token, invalid_token
+from addin_server.auth.signing_keys import SigningKeys, bearer_token, decoded_claims, invalid_token
 from addin_server.auth.users import User
 from addin_server.config import IdentitySettings, is_guid
 from addin_server.errors import Forbidden
@@ -78,23 +77,13 @@ class EntraAuthenticator:
 
     def _verified_claims(self, token: str) -> dict:
         signing_key = self.signing_keys.key_for(token)
-        try:
-            claims = jwt.decode(
-                token,
-                signing_key.key,
-                algorithms=["RS256"],
-                audience=list(self.settings.audiences),
-                leeway=LEEWAY_S,
-                options={"require": ["exp", "iat", "aud", "iss", "tid"], "verify_iss": False},
-            )
-        except jwt.ExpiredSignatureError:
-            raise invalid_token("the token has expired") from None
-        except jwt.ImmatureSignatureError:
-            raise invalid_token("the token is not valid yet") from None
-        except jwt.InvalidAudienceError:
-            raise invalid_token("the token is for another application (audience)") from None
-        except jwt.InvalidTokenError as error:
-            raise invalid_token(f"the token is not valid: {error}") from None
+        claims = decoded_claims(
+            token,
+            signing_key,
+            audience=list(self.settings.audiences),
+            leeway=LEEWAY_S,
+            options={"require": ["exp", "iat", "aud", "iss", "tid"], "verify_iss": False},
+        )
         tenant = claims.get("tid")
         if not is_guid(tenant):
             raise invalid_token("the token's tenant (tid) is not a tenant id")

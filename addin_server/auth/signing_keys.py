@@ -10,6 +10,7 @@ import json
 import ssl
 import threading
 import urllib.request
+from typing import Any
 
 import jwt
 from flask import Request
@@ -42,6 +43,23 @@ def bearer_token(request: Request, realm: str, kind: str) -> str:
             headers={"WWW-Authenticate": f'Bearer realm="{realm}"'},
         )
     return token.strip()
+
+
+def decoded_claims(token: str, key: jwt.PyJWK, **checks: Any) -> dict[str, Any]:
+    """`jwt.decode` with RS256 only and `checks` (audience, issuer, leeway, options); a failure is a 401 that
+    says what was wrong."""
+    try:
+        return jwt.decode(token, key.key, algorithms=["RS256"], **checks)
+    except jwt.ExpiredSignatureError:
+        raise invalid_token("the token has expired") from None
+    except jwt.ImmatureSignatureError:
+        raise invalid_token("the token is not valid yet") from None
+    except jwt.InvalidAudienceError:
+        raise invalid_token("the token is for another application (audience)") from None
+    except jwt.InvalidIssuerError:
+        raise invalid_token("the token's issuer is not accepted") from None
+    except jwt.InvalidTokenError as error:
+        raise invalid_token(f"the token is not valid: {error}") from None
 
 
 def unavailable(what: str) -> Unavailable:

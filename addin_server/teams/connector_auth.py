@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import jwt
 from flask import Request
 
-from addin_server.auth.signing_keys import SigningKeys, bearer_token, invalid_token
+from addin_server.auth.signing_keys import SigningKeys, bearer_token, decoded_claims, invalid_token
 from addin_server.config import TeamsSettings
 
 ISSUER = "https://api.botframework.com"
@@ -30,24 +29,9 @@ class ConnectorAuthenticator:
         """The token's claims, once it is proven to be the connector's for this `activity`."""
         token = bearer_token(request, "Bot Framework", "the Bot Framework connector's token")
         key = self.signing_keys.key_for(token)
-        try:
-            claims = jwt.decode(
-                token,
-                key.key,
-                algorithms=["RS256"],
-                audience=self.bot_id,
-                issuer=ISSUER,
-                leeway=LEEWAY_S,
-                options={"require": ["exp", "iss", "aud"]},
-            )
-        except jwt.ExpiredSignatureError:
-            raise invalid_token("the token has expired") from None
-        except jwt.InvalidAudienceError:
-            raise invalid_token("the token is for another bot (audience)") from None
-        except jwt.InvalidIssuerError:
-            raise invalid_token("the token was not issued by the Bot Framework") from None
-        except jwt.InvalidTokenError as error:
-            raise invalid_token(f"the token is not valid: {error}") from None
+        claims = decoded_claims(
+            token, key, audience=self.bot_id, issuer=ISSUER, leeway=LEEWAY_S, options={"require": ["exp", "iss", "aud"]}
+        )
         endorsements = getattr(key, "_jwk_data", {}).get("endorsements")  # PyJWK keeps the raw JWK here
         if isinstance(endorsements, list) and activity.get("channelId") not in endorsements:
             raise invalid_token("the token's key is not endorsed for this channel")

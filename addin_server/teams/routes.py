@@ -8,7 +8,7 @@ from flask import Blueprint, Response, jsonify, render_template, request, url_fo
 from addin_server.images.presets import MAX_VARIATIONS, STYLE_PRESETS, shape_sizes
 from addin_server.page_security import secure_page
 from addin_server.services import services
-from engine.api import MAX_PROMPT_CHARS
+from engine.api import MAX_PROMPT_CHARS, MAX_SEED
 
 bp = Blueprint("teams", __name__, static_folder="static", static_url_path="/teams/static")
 
@@ -34,6 +34,5 @@ def dialog() -> Response:
         "job": request.args.get("job", ""),
         "teamsJs": url_for("teams.static", filename="vendor/MicrosoftTeams.min.js"),
     }
-    return secure_page(
-        render_template("teams/dialog.html", settings=settings, prompt_chars=MAX_PROMPT_CHARS), no_store=True
-    )
+    limits = {"prompt_chars": MAX_PROMPT_CHARS, "seed": MAX_SEED, "steps": config.server.max_steps}
+    return secure_page(render_template("teams/dialog.html", settings=settings, limits=limits), no_store=True)

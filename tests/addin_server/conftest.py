@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,10 +11,11 @@ from flask import Flask, Request
 
 from addin_server.app import create_app, shutdown_app
 from addin_server.auth import User
-from addin_server.config import Config, ServerSettings
+from addin_server.config import Config, IdentitySettings, ServerSettings, TeamsSettings
 from addin_server.errors import Unauthorized
 from engine.settings import EngineSettings
 from tests.addin_server.live_server import LiveServer
+from tests.identity_provider import CLIENT_ID, TENANT
 
 
 def make_config(model_dir: Path, instance: Path, engine: dict | None = None, server: dict | None = None) -> Config:
@@ -66,3 +68,41 @@ def wait_for_job(client, job_id: str, headers: dict | None = None, timeout: floa
             return job
         time.sleep(0.05)
     raise AssertionError(f"job {job_id} did not finish")
+
+
+#: Where the signed-in test apps say they are reached; the test client answers for any host.
+PUBLIC_URL = "https://addin.test"
+
+
+def identity_settings(provider, **overrides) -> IdentitySettings:
+    settings = IdentitySettings(
+        client_id=CLIENT_ID,
+        tenant_id=TENANT,
+        allowed_tenants=(TENANT,),
+        app_id_uris=(f"api://addin.test/{CLIENT_ID}",),
+        authority=provider.base_url,
+        ca_file=str(provider.ca_file),
+        client_secret="test-secret",
+    )
+    return dataclasses.replace(settings, **overrides)
+
+
+@pytest.fixture
+def make_app(test_model_dir, tmp_path, provider):
+    apps = []
+
+    def build(server: dict | None = None, teams: TeamsSettings | None = None, **overrides):
+        """An app signed in at the local provider; `overrides` change its identity settings."""
+        config = dataclasses.replace(
+            make_config(
+                test_model_dir, tmp_path / f"instance{len(apps)}", server={"public_url": PUBLIC_URL, **(server or {})}
+            ),
+            identity=identity_settings(provider, **overrides),
+            teams=teams or TeamsSettings(),
+        )
+        apps.append(create_app(config))
+        return apps[-1]
+
+    yield build
+    for app in apps:
+        shutdown_app(app)

@@ -1,48 +1,13 @@
-"""A local identity provider for the whole session, and apps configured to trust it."""
+"""Apps signed in at the local identity provider (`make_app` in ../conftest.py), and bearer headers."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
-from addin_server.app import create_app, shutdown_app
-from addin_server.config import IdentitySettings
-from tests.addin_server.conftest import make_config
-from tests.identity_provider import CLIENT_ID, TENANT
+# make_app, identity_settings and PUBLIC_URL live in ../conftest.py (the Teams tests build on them too).
+from tests.addin_server.conftest import PUBLIC_URL, identity_settings
 
-#: Where the signed-in test apps say they are reached; the test client answers for any host.
-PUBLIC_URL = "https://addin.test"
-
-
-def identity_settings(provider, **overrides) -> IdentitySettings:
-    settings = IdentitySettings(
-        client_id=CLIENT_ID,
-        tenant_id=TENANT,
-        allowed_tenants=(TENANT,),
-        app_id_uris=(f"api://addin.test/{CLIENT_ID}",),
-        authority=provider.base_url,
-        ca_file=str(provider.ca_file),
-        client_secret="test-secret",
-    )
-    return dataclasses.replace(settings, **overrides)
-
-
-@pytest.fixture
-def make_app(test_model_dir, tmp_path, provider):
-    apps = []
-
-    def build(**overrides):
-        config = dataclasses.replace(
-            make_config(test_model_dir, tmp_path / f"instance{len(apps)}", server={"public_url": PUBLIC_URL}),
-            identity=identity_settings(provider, **overrides),
-        )
-        apps.append(create_app(config))
-        return apps[-1]
-
-    yield build
-    for app in apps:
-        shutdown_app(app)
+__all__ = ["PUBLIC_URL", "bearer", "identity_settings"]
 
 
 @pytest.fixture

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
-from addin_server.app import create_app, shutdown_app
 from addin_server.config import TeamsSettings
 from addin_server.services import services
 from engine.api import GenerationRequest
-from tests.addin_server.auth.conftest import PUBLIC_URL, identity_settings
-from tests.addin_server.conftest import make_config
+from tests.addin_server.conftest import PUBLIC_URL
 from tests.bot_framework import BOT_ID, LocalBotFramework
 from tests.identity_provider import TENANT
 
@@ -27,31 +23,16 @@ def bot_framework(provider):
 
 
 @pytest.fixture
-def make_teams_app(test_model_dir, tmp_path, provider, bot_framework):
-    apps = []
+def make_teams_app(make_app, bot_framework):
+    """An app with Teams on (`teams` changes its Teams settings), signed in at the local identity provider."""
 
     def build(teams: dict | None = None, server: dict | None = None, **identity):
-        config = make_config(
-            test_model_dir,
-            tmp_path / f"instance{len(apps)}",
-            server={"public_url": PUBLIC_URL, "secret_key": "test secret", **(server or {})},
+        settings = TeamsSettings(
+            bot_id=BOT_ID, bot_secret="bot-secret", openid_metadata_url=bot_framework.metadata_url, **(teams or {})
         )
-        config = dataclasses.replace(
-            config,
-            identity=identity_settings(provider, **identity),
-            teams=TeamsSettings(
-                bot_id=BOT_ID,
-                bot_secret="bot-secret",
-                openid_metadata_url=bot_framework.metadata_url,
-                **(teams or {}),
-            ),
-        )
-        apps.append(create_app(config))
-        return apps[-1]
+        return make_app(server={"secret_key": "test secret", **(server or {})}, teams=settings, **identity)
 
-    yield build
-    for app in apps:
-        shutdown_app(app)
+    return build
 
 
 @pytest.fixture
