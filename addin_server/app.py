@@ -10,6 +10,7 @@ from flask import Flask
 from addin_server import auth, documents_api, page_security, rate_limit, taskpane
 from addin_server.auth import dialog
 from addin_server.config import Config
+from addin_server.copilot import api as copilot_api
 from addin_server.documents.service import DocumentService
 from addin_server.http_errors import register_error_handlers
 from addin_server.images import files_api, jobs_api, openai_api, public_api
@@ -96,7 +97,7 @@ def create_app(
         taskpane.bp,
     ]
     if config.identity.enabled:
-        blueprints.append(dialog.bp)
+        blueprints += [dialog.bp, copilot_api.bp]  # Copilot calls with an Entra SSO token
     if config.teams.enabled:
         from addin_server.teams import routes as teams_routes
 

@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     manifest.add_argument(
         "--bot-id", help="the Teams bot's app id (default TEAMS_BOT_ID): adds the bot and its message extension"
     )
+    manifest.add_argument(
+        "--copilot-auth-reference",
+        help="the Entra SSO registration id for Copilot (default COPILOT_AUTH_REFERENCE_ID): adds the Copilot agent",
+    )
     manifest.add_argument("--out", required=True, type=Path, help="folder to write into")
     manifest.set_defaults(handler=run_manifest)
 
@@ -139,7 +143,12 @@ def run_manifest(args: argparse.Namespace, config: Config) -> int:
     from addin_server.manifests import ManifestSettings, write_manifests
 
     settings = ManifestSettings(
-        args.base_url, args.client_id, args.addin_id, args.version, bot_id=args.bot_id or config.teams.bot_id or None
+        args.base_url,
+        args.client_id,
+        args.addin_id,
+        args.version,
+        bot_id=args.bot_id or config.teams.bot_id or None,
+        copilot_auth_reference=args.copilot_auth_reference or config.copilot.auth_reference_id or None,
     )
     written = write_manifests(settings, args.out)
     for path in written:

@@ -19,6 +19,7 @@ from engine.settings import EngineSettings, LoadOptions
 __all__ = [
     "Config",
     "ConfigError",
+    "CopilotSettings",
     "EngineSettings",
     "IdentitySettings",
     "LoadOptions",
@@ -256,12 +257,33 @@ class TeamsSettings:
         return bool(self.bot_id)
 
 
+@dataclass(frozen=True)
+class CopilotSettings:
+    """The Microsoft 365 Copilot plugin (`/api/copilot/*`): how long a call waits, and its package's sign-in."""
+
+    sync_timeout_s: float = setting(
+        "COPILOT_SYNC_TIMEOUT_S",
+        15.0,
+        "how long a Copilot call waits for its pictures before answering with a job id to ask again "
+        "(Copilot gives a plugin call about 20 s)",
+        minimum=0,
+        maximum=25,
+    )
+    auth_reference_id: str = setting(
+        "COPILOT_AUTH_REFERENCE_ID",
+        "",
+        "the Entra SSO registration id from the Teams Developer Portal; `addin-server manifest` then adds the "
+        "Copilot agent (or `--copilot-auth-reference`)",
+    )
+
+
 #: The settings dataclasses, in the order `addin-server settings` and the README list them.
 SETTINGS_GROUPS = {
     "Engine settings": (EngineSettings,),
     "Server settings": (ServerSettings,),
     "Entra ID settings": (IdentitySettings,),
     "Teams settings": (TeamsSettings,),
+    "Copilot settings": (CopilotSettings,),
 }
 
 
@@ -273,6 +295,7 @@ class Config:
     server: ServerSettings = field(default_factory=ServerSettings)
     identity: IdentitySettings = field(default_factory=IdentitySettings)
     teams: TeamsSettings = field(default_factory=TeamsSettings)
+    copilot: CopilotSettings = field(default_factory=CopilotSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -283,6 +306,7 @@ class Config:
             server=load_settings(ServerSettings, env),
             identity=load_settings(IdentitySettings, env),
             teams=load_settings(TeamsSettings, env),
+            copilot=load_settings(CopilotSettings, env),
         )
         return config.validate()
 

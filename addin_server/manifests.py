@@ -1,6 +1,7 @@
 """`addin-server manifest`: the add-in-only XML manifest (Word and PowerPoint task pane, a Home-tab button) and
 a unified-manifest app package (`manifest.json` with the add-in under `extensions`, plus its two icons; with a
-bot id also the Teams bot and its message extension).
+bot id also the Teams bot and its message extension; with a Copilot SSO reference also the declarative agent,
+its API plugin and that plugin's OpenAPI file).
 
 Both ship because older Office builds read only the XML one (../shared/notes/office-js.md); the unified one
 names the XML add-in as its alternate so users do not see it twice.
@@ -8,6 +9,7 @@ names the XML add-in as its alternate so users do not see it twice.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -20,6 +22,14 @@ from urllib.parse import urlparse
 import jinja2
 
 from addin_server.config import is_guid
+from addin_server.copilot.package import (
+    AGENT_FILE,
+    OPENAPI_FILE,
+    PLUGIN_FILE,
+    declarative_agent,
+    openapi_yaml,
+    plugin_manifest,
+)
 from addin_server.errors import BadRequest
 from addin_server.icons import OFFICE_SIZES, icon_png
 from addin_server.resources import manifest_templates_folder
@@ -44,6 +54,8 @@ class ManifestSettings:
     provider: str = "Your organization"
     #: The Teams bot's app id: adds the bot and the message extension.
     bot_id: str | None = None
+    #: The Copilot plugin's Entra SSO registration id: adds the declarative agent and its API plugin.
+    copilot_auth_reference: str | None = None
 
     def checked(self) -> ManifestSettings:
         url = urlparse(self.base_url)
@@ -58,10 +70,13 @@ class ManifestSettings:
             raise ManifestError(f"--version must look like 1.0.0, got {self.version!r}")
         if self.bot_id and not self.client_id:
             raise ManifestError("--bot-id needs --client-id: the Teams dialog signs people in with Teams SSO")
+        if self.copilot_auth_reference is not None and (not self.client_id or not self.copilot_auth_reference.strip()):
+            raise ManifestError(
+                "--copilot-auth-reference needs --client-id and a registration id: Copilot signs people in with "
+                "Entra SSO to this API"
+            )
         addin_id = self.addin_id or str(uuid.uuid5(uuid.NAMESPACE_URL, self.base_url.rstrip("/")))
-        return ManifestSettings(
-            self.base_url.rstrip("/"), self.client_id, addin_id, self.version, self.provider, self.bot_id
-        )
+        return dataclasses.replace(self, base_url=self.base_url.rstrip("/"), addin_id=addin_id)
 
     @property
     def host(self) -> str:
@@ -171,6 +186,8 @@ def unified_manifest(settings: ManifestSettings) -> dict:
             {"botId": settings.bot_id, "scopes": ["personal", "team", "groupChat"], "isNotificationOnly": False}
         ]
         manifest["composeExtensions"] = [teams_message_extension(settings.bot_id)]
+    if settings.copilot_auth_reference:
+        manifest["copilotAgents"] = {"declarativeAgents": [{"id": "privateImagesAgent", "file": AGENT_FILE}]}
     return manifest
 
 
@@ -220,6 +237,10 @@ def app_package(settings: ManifestSettings) -> bytes:
         package.writestr("manifest.json", json.dumps(unified_manifest(settings), indent=2))
         package.writestr("color.png", icon_png(192))
         package.writestr("outline.png", icon_png(32, outline=True))
+        if settings.copilot_auth_reference:
+            package.writestr(AGENT_FILE, json.dumps(declarative_agent(NAME), indent=2))
+            package.writestr(PLUGIN_FILE, json.dumps(plugin_manifest(settings.copilot_auth_reference), indent=2))
+            package.writestr(OPENAPI_FILE, openapi_yaml(settings.base_url))
     return buffer.getvalue()
 
 

@@ -22,6 +22,7 @@ GENERATION_ENDPOINTS = (
     "jobs.create_job",
     "documents.create_document",
     "documents.fill_document",
+    "copilot.create_images",
 )
 
 
@@ -37,6 +38,8 @@ def init_app(app: Flask) -> None:
         key_prefix="addin",
     )
     for endpoint in GENERATION_ENDPOINTS:
+        if endpoint not in app.view_functions:  # Copilot's route exists only with Entra ID
+            continue
         limited = limiter.limit(identity.rate_limit)(app.view_functions[endpoint])
         app.view_functions[endpoint] = limited  # type: ignore[assignment]  # Flask-Limiter's types allow async
     for endpoint in SIGN_IN_ENDPOINTS:

@@ -20,6 +20,7 @@ HEADINGS = {
     "Server settings": "## Server settings",
     "Entra ID settings": "## Signing in with Microsoft Entra ID",
     "Teams settings": "## Teams: a message extension",
+    "Copilot settings": "## Microsoft 365 Copilot: a declarative agent with an API plugin",
 }
 
 

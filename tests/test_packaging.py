@@ -74,12 +74,16 @@ def test_the_wheel_holds_the_pages_templates_manifest_and_scripts_but_not_the_tr
         "addin_server/taskpane/static/vendor/msal-browser.min.js",
         "addin_server/templates/teams/dialog.html",
         "addin_server/templates/request_form.html",
+        "addin_server/copilot/package.py",
         "addin_server/teams/static/dialog.js",
         "addin_server/teams/static/vendor/MicrosoftTeams.min.js",
         "engine/embedded/unet/diffusion_pytorch_model.safetensors",
     ):
         assert expected in names
     assert not [name for name in names if name.startswith(("training/", "tests/"))]
+    source = Path(__file__).resolve().parents[1]
+    for package in (source / "addin_server").rglob("__init__.py"):  # a new subpackage must be listed in pyproject
+        assert package.relative_to(source).as_posix() in names, package
 
 
 def test_the_installed_package_is_the_one_that_runs(venv, tmp_path):

@@ -60,12 +60,14 @@ def parse_openai_request(body: dict[str, Any], model_names: list[str], limits: R
     """Read an OpenAI Images body; `quality`, `style` and `user` are checked, then ignored."""
     fields = _by_name(generation_fields(limits) + OPENAI_FIELDS)
     for name in ("response_format", "quality", "style", "user"):
-        _read(body, fields[name])
-    model = _read(body, fields["model"])
+        read_field(body, fields[name])
+    model = read_field(body, fields["model"])
     if model is not None and model not in model_names and OPENAI_MODEL_ALIASES.match(model):
         model = None
     generation = _generation_request(body, fields, _check_model(model, model_names), allow_width_height=False)
-    return OpenAIImageRequest(generation=generation, response_format=_read(body, fields["response_format"]) or "url")
+    return OpenAIImageRequest(
+        generation=generation, response_format=read_field(body, fields["response_format"]) or "url"
+    )
 
 
 def parse_job_request(body: dict[str, Any], model_names: list[str], limits: RequestLimits) -> GenerationRequest:
@@ -78,7 +80,7 @@ def parse_job_request(body: dict[str, Any], model_names: list[str], limits: Requ
         )
     if "size" in body and ("width" in body or "height" in body):
         raise BadRequest("give either size or width and height, not both", "invalid_value", "size")
-    model = _check_model(_read(body, fields["model"]), model_names)
+    model = _check_model(read_field(body, fields["model"]), model_names)
     return _generation_request(body, fields, model, allow_width_height=True)
 
 
@@ -97,21 +99,21 @@ def _generation_request(
     """Build the engine's request and run its validation, naming the body's field on failure."""
     if body.get("prompt") is None:
         raise BadRequest("prompt is required", "missing_field", "prompt")
-    width, height = _size(_read(body, fields["size"]))
+    width, height = _size(read_field(body, fields["size"]))
     if allow_width_height and width is None:
-        width, height = _read(body, fields["width"]), _read(body, fields["height"])
-    n = _read(body, fields["n"])
+        width, height = read_field(body, fields["width"]), read_field(body, fields["height"])
+    n = read_field(body, fields["n"])
     request = GenerationRequest(
-        prompt=_read(body, fields["prompt"]),
-        negative_prompt=_read(body, fields["negative_prompt"]) or "",
+        prompt=read_field(body, fields["prompt"]),
+        negative_prompt=read_field(body, fields["negative_prompt"]) or "",
         n=1 if n is None else n,
         width=width,
         height=height,
-        steps=_read(body, fields["steps"]),
-        guidance_scale=_read(body, fields["guidance_scale"]),
-        seed=_read(body, fields["seed"]),
+        steps=read_field(body, fields["steps"]),
+        guidance_scale=read_field(body, fields["guidance_scale"]),
+        seed=read_field(body, fields["seed"]),
         model=model,
-        scheduler=_read(body, fields["scheduler"]),
+        scheduler=read_field(body, fields["scheduler"]),
     )
     try:
         request.validate()
@@ -149,7 +151,7 @@ def _by_name(fields: tuple[BodyField, ...]) -> dict[str, BodyField]:
     return {field.name: field for field in fields}
 
 
-def _read(body: dict[str, Any], field: BodyField) -> Any:
+def read_field(body: dict[str, Any], field: BodyField) -> Any:
     """`body[field.name]` if present and not null, checked to be of the field's type (an int is a fine float)
     and, for a field with choices, one of them. Ranges are the engine's to check (`GenerationRequest.validate`)."""
     value = body.get(field.name)

@@ -11,7 +11,7 @@ from flask import Flask, Request
 
 from addin_server.app import create_app, shutdown_app
 from addin_server.auth import User
-from addin_server.config import Config, IdentitySettings, ServerSettings, TeamsSettings
+from addin_server.config import Config, CopilotSettings, IdentitySettings, ServerSettings, TeamsSettings
 from addin_server.errors import Unauthorized
 from engine.settings import EngineSettings
 from tests.addin_server.live_server import LiveServer
@@ -91,7 +91,12 @@ def identity_settings(provider, **overrides) -> IdentitySettings:
 def make_app(test_model_dir, tmp_path, provider):
     apps = []
 
-    def build(server: dict | None = None, teams: TeamsSettings | None = None, **overrides):
+    def build(
+        server: dict | None = None,
+        teams: TeamsSettings | None = None,
+        copilot: CopilotSettings | None = None,
+        **overrides,
+    ):
         """An app signed in at the local provider; `overrides` change its identity settings."""
         config = dataclasses.replace(
             make_config(
@@ -99,6 +104,7 @@ def make_app(test_model_dir, tmp_path, provider):
             ),
             identity=identity_settings(provider, **overrides),
             teams=teams or TeamsSettings(),
+            copilot=copilot or CopilotSettings(),
         )
         apps.append(create_app(config))
         return apps[-1]
