@@ -47,11 +47,14 @@ def create_app(
     # 1. The engine, reporting its batches to the metrics.
     metrics = Metrics()
     if engine is None:
-        from addin_server.engine_factory import create_local_engine
+        from addin_server.engine_factory import create_server_engine
 
-        engine, _ = create_local_engine(config.engine)
+        engine = create_server_engine(config.engine)
     engine.observe_batches(metrics.observe_batch)
     metrics.watch_queue(engine.queue_depth)
+    workers_alive = getattr(engine, "workers_alive", None)  # a scaled-out engine counts its workers
+    if workers_alive is not None:
+        metrics.watch_workers(workers_alive)
 
     # 2. One store for jobs, images and documents, and the services over it.
     store = ImageStore(instance_path)
@@ -84,6 +87,8 @@ def create_app(
         if not config.server.public_url.startswith("https://"):
             log.warning("SERVER_PUBLIC_URL is not https://: Teams shows no picture in a card from a plain http link")
     parts.init_app(app)
+    if config.engine.queue.enabled:  # the jobs of a web process that stopped went on in the workers
+        parts.jobs.resume_unfinished()
 
     # 3. Errors and routes; the sign-in dialog only with Entra ID, the Teams bot only with TEAMS_BOT_ID.
     register_error_handlers(app)

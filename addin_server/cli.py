@@ -41,6 +41,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--https", action="store_true", help="use the certificate made by `addin-server dev-cert`")
     serve.set_defaults(handler=run_serve)
 
+    worker = commands.add_parser(
+        "worker", help="run an engine worker (Celery) for a scaled-out server: ENGINE_QUEUE_URL must be set"
+    )
+    worker.add_argument(
+        "--device", help="the device this worker owns, e.g. cuda:0 (default ENGINE_DEVICE or automatic)"
+    )
+    worker.add_argument("--models", help="model names to serve, comma-separated (default: the default model)")
+    worker.add_argument(
+        "--concurrency", type=int, help="tasks taken at once (default ENGINE_MAX_BATCH: what one batch holds)"
+    )
+    worker.add_argument("--name", help="this worker's name in metrics and logs (default worker-HOST-PID)")
+    worker.set_defaults(handler=run_worker)
+
     settings = commands.add_parser("settings", help="list every setting: its variable, default and meaning")
     settings.set_defaults(handler=run_settings)
 
@@ -120,6 +133,23 @@ def run_serve(args: argparse.Namespace, config: Config) -> int:
         server = dataclasses.replace(config.server, certfile=files.certfile, keyfile=files.keyfile, port=port)
         config = dataclasses.replace(config, server=server)
     serve(config)
+    return 0
+
+
+def run_worker(args: argparse.Namespace, config: Config) -> int:
+    """Run one engine worker until SIGTERM (its running jobs finish) or a kill (its jobs run elsewhere)."""
+    if not config.engine.queue.enabled:
+        raise UsageError("set ENGINE_QUEUE_URL (e.g. redis://localhost:6379/0): the worker takes its jobs from there")
+    if args.concurrency is not None and args.concurrency < 1:
+        raise UsageError(f"--concurrency must be at least 1, got {args.concurrency}")
+    import logging
+
+    from engine.worker import EngineWorker, WorkerOptions
+
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s")
+    models = tuple(name.strip() for name in (args.models or "").split(",") if name.strip())
+    options = WorkerOptions(models=models, device=args.device, concurrency=args.concurrency, name=args.name or "")
+    EngineWorker(config.engine, options).run()
     return 0
 
 

@@ -69,7 +69,12 @@ class ServerSettings:
     certfile: Path | None = setting("SERVER_CERTFILE", None, "PEM certificate for HTTPS (with `SERVER_KEYFILE`)")
     keyfile: Path | None = setting("SERVER_KEYFILE", None, "PEM private key for HTTPS (with `SERVER_CERTFILE`)")
     threads: int = setting("SERVER_THREADS", 32, "gunicorn request threads per process", minimum=1)
-    workers: int = setting("SERVER_WORKERS", 1, "gunicorn processes (each loads its own model)", minimum=1)
+    workers: int = setting(
+        "SERVER_WORKERS",
+        1,
+        "gunicorn processes (each loads its own model, unless `ENGINE_QUEUE_URL` sends jobs to workers)",
+        minimum=1,
+    )
     graceful_timeout_s: float = setting(
         "SERVER_GRACEFUL_TIMEOUT_S", 60.0, "how long a stopping server lets running work finish", minimum=1
     )
@@ -328,6 +333,9 @@ class Config:
                 ipaddress.ip_network(network, strict=False)
             except ValueError:
                 raise ConfigError(f"METRICS_ALLOWED_NETWORKS: {network!r} is not an address or network") from None
+        queue_url = self.engine.queue.url
+        if queue_url and not queue_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(f"ENGINE_QUEUE_URL must be redis://HOST:PORT/DB (or rediss://), got {queue_url!r}")
         if server.public_url and not server.public_url.startswith(("https://", "http://")):
             raise ConfigError(f"SERVER_PUBLIC_URL must start with https://, got {server.public_url!r}")
         if identity.enabled:

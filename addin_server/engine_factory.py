@@ -1,11 +1,14 @@
-"""Builds the engine the server and the CLI talk to; the only place that imports `engine.local` (and torch)."""
+"""Builds the engine the server and the CLI talk to; the only place that imports `engine.local` (and torch).
+
+With ENGINE_QUEUE_URL set the server gets a `RemoteEngine` instead, and never imports torch.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from engine.api import BatchReport
+from engine.api import BatchReport, EngineClient
 from engine.settings import EngineSettings
 
 if TYPE_CHECKING:
@@ -29,3 +32,13 @@ def create_local_engine(
         registry.default = extra_model if extra_model in registry.sources else registry.add_path(extra_model).name
     engine = LocalEngine(settings, registry=registry, on_batch=on_batch)
     return engine, registry.default
+
+
+def create_server_engine(settings: EngineSettings) -> EngineClient:
+    """The server's engine: the GPU workers' over Celery when ENGINE_QUEUE_URL is set, else in this process."""
+    if settings.queue.enabled:
+        from engine.remote import RemoteEngine
+
+        return RemoteEngine(settings)
+    engine, _ = create_local_engine(settings)
+    return engine

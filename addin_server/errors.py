@@ -15,6 +15,7 @@ from engine.errors import (
     JobCancelled,
     JobFailed,
     ModelNotFound,
+    NoWorker,
     QueueFull,
     UnknownJob,
 )
@@ -123,6 +124,8 @@ def server_error_for(error: EngineError, field_names: Mapping[str, str] | None =
         return NotFound("no such job", "job_not_found")
     if isinstance(error, EngineClosed):
         return Unavailable(str(error), "shutting_down", headers={"Retry-After": "5"})
+    if isinstance(error, NoWorker):
+        return Unavailable(str(error), error.kind, headers={"Retry-After": "10"})
     if isinstance(error, JobCancelled):
         return Conflict(str(error), "cancelled")
     if isinstance(error, JobFailed):

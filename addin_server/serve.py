@@ -77,10 +77,12 @@ def _configure_logging() -> None:
 
 
 def _on_starting(arbiter) -> None:
-    """In the master, before any worker: jobs a previous server left unfinished will never finish."""
+    """In the master, before any worker: jobs a previous in-process server left unfinished will never finish."""
     from addin_server.images.store import ImageStore
 
     config: Config = arbiter.app.addin_config
+    if config.engine.queue.enabled:  # scaled out, they go on in the workers and the app resumes them
+        return
     stale = ImageStore(config.server.instance_path.resolve()).cancel_unfinished(
         "the server stopped before the job finished"
     )

@@ -241,6 +241,8 @@ class BatchReport:
     outcome: str  # "succeeded", "cancelled", or an error kind such as "out_of_memory"
     #: The jobs the call ran, in their order in the batch.
     job_ids: tuple[str, ...] = ()
+    #: The worker that ran it, when the engine is scaled out ("" in-process).
+    worker: str = ""
 
 
 @dataclass

@@ -78,3 +78,9 @@ class JobFailed(EngineError):
     def __init__(self, message: str, reason_kind: str = "pipeline_error") -> None:
         super().__init__(message)
         self.reason_kind = reason_kind
+
+
+class NoWorker(EngineError):
+    """Scaled out, no live worker serves the model (or none could load it); the message says which."""
+
+    kind = "no_worker"

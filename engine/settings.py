@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from engine.declared_settings import setting
 
@@ -28,6 +29,40 @@ class LoadOptions:
         "ENGINE_CHANNELS_LAST", False, "channels-last memory layout for the denoiser (GPU only)"
     )
     compile: bool = setting("ENGINE_COMPILE", False, "`torch.compile` the denoiser (GPU only)")
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    """Scale-out: the engine in `addin-server worker` processes behind Celery and Redis, not in this process."""
+
+    url: str = setting(
+        "ENGINE_QUEUE_URL",
+        "",
+        "`redis://HOST:6379/0`: hand jobs to `addin-server worker` processes through Celery and Redis (unset: the "
+        "engine runs in the server process)",
+    )
+    shared_dir: Path = setting(
+        "ENGINE_SHARED_DIR",
+        Path("shared-images"),
+        "a folder every web and worker process mounts: workers write the pictures there, the web tier reads them",
+        shown_default="`./shared-images`",
+    )
+    worker_lost_s: float = setting(
+        "ENGINE_WORKER_LOST_S",
+        60.0,
+        "a job whose worker has not been heard from for this long runs again on another worker",
+        minimum=2,
+    )
+    visibility_timeout_s: float = setting(
+        "ENGINE_VISIBILITY_TIMEOUT_S",
+        6 * 3600.0,
+        "how long Redis keeps a task a worker took but did not acknowledge; longer than the longest job",
+        minimum=60,
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)
 
 
 @dataclass(frozen=True)
@@ -67,3 +102,4 @@ class EngineSettings:
     )
     preload: bool = setting("ENGINE_PRELOAD", True, "load the default model before serving")
     load: LoadOptions = field(default_factory=LoadOptions)
+    queue: QueueSettings = field(default_factory=QueueSettings)

@@ -28,7 +28,7 @@ from addin_server.errors import (
 from addin_server.images.store import ImageStore, JobRecord, NewImage
 from addin_server.ops.metrics import Metrics
 from engine.api import EngineClient, GenerationRequest, JobState, Progress
-from engine.errors import EngineError, InvalidRequest, UnknownJob
+from engine.errors import EngineClosed, EngineError, InvalidRequest, UnknownJob
 from engine.prompt_words import unknown_words
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,14 @@ class JobService:
         try:
             try:
                 result = self.engine.result(job_id)
+            except EngineClosed:  # this process stops; the job goes on in a worker, and a restart resumes it
+                recording.set_result(None)
+                return
+            except UnknownJob:  # the engine's record is gone (Redis lost its data): the job cannot end well
+                self.store.finish_job(
+                    job_id, JobState.FAILED, error="the engine lost this job; try again", error_kind="lost"
+                )
+                state = JobState.FAILED
             except EngineError:
                 status = self.engine.status(job_id)
                 self.store.finish_job(job_id, status.state, error=status.error, error_kind=status.error_kind)
@@ -150,6 +158,17 @@ class JobService:
                 self._recordings.pop(job_id, None)
         self.sweep_expired()
 
+    def resume_unfinished(self) -> int:
+        """Record again the jobs a stopped web process left unfinished (scaled out, they went on in the workers);
+        returns how many."""
+        unfinished = self.store.unfinished_job_ids()
+        for job_id in unfinished:
+            recording: Future[None] = Future()
+            with self._lock:
+                self._recordings[job_id] = recording
+            threading.Thread(target=self._record, args=(job_id, recording), name="job-recorder", daemon=True).start()
+        return len(unfinished)
+
     def wait_recorded(self, job_id: str, timeout: float | None) -> bool:
         """Wait until the job's outcome is in the store; False on timeout."""
         with self._lock:
@@ -175,6 +194,9 @@ class JobService:
             status = self.engine.status(job_id)
         except UnknownJob:  # held by another worker process: the store is all we know
             return JobView(record, record.state, Progress())
+        if status.state in (JobState.CANCELLED, JobState.FAILED) and job_id not in self._recordings:
+            # Ended without images while another web process records it: say so now, as that one will.
+            self.store.finish_job(job_id, status.state, error=status.error, error_kind=status.error_kind)
         if status.state.is_final:  # finished in the engine; its images are being saved
             self.wait_recorded(job_id, timeout=30)
             record = self.store.job(job_id, owner) or record

@@ -121,13 +121,17 @@ class ImageStore:
         images: list[NewImage] = (),  # type: ignore[assignment]
         error: str | None = None,
         error_kind: str | None = None,
-    ) -> None:
-        """Write the job's PNG files, then record how it ended and its images in one transaction."""
+    ) -> bool:
+        """Write the job's PNG files, then record how it ended and its images in one transaction; False (and
+        nothing written) when the job has already ended: another process of the web tier recorded it first."""
         now = time.time()
         with self._connect() as connection:
-            row = connection.execute("SELECT owner, request FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            connection.execute("BEGIN IMMEDIATE")  # one recorder at a time, across processes
+            row = connection.execute("SELECT owner, request, state FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None:
                 raise KeyError(job_id)
+            if JobState(row["state"]).is_final:
+                return False
             request = json.loads(row["request"])
             for image in images:
                 image_id = uuid.uuid4().hex
@@ -157,6 +161,7 @@ class ImageStore:
                 "UPDATE jobs SET state = ?, finished_at = ?, error = ?, error_kind = ? WHERE id = ?",
                 (state.value, now, error, error_kind, job_id),
             )
+        return True
 
     def cancel_unfinished(self, reason: str) -> int:
         """Mark jobs left queued or running by a stopped server as cancelled; returns how many."""
@@ -166,6 +171,15 @@ class ImageStore:
                 (JobState.CANCELLED.value, time.time(), reason, JobState.QUEUED.value, JobState.RUNNING.value),
             )
             return cursor.rowcount
+
+    def unfinished_job_ids(self) -> list[str]:
+        """Jobs still queued or running, oldest first."""
+        with self._connect() as connection:
+            rows = connection.execute(
+                "SELECT id FROM jobs WHERE state IN (?, ?) ORDER BY created_at",
+                (JobState.QUEUED.value, JobState.RUNNING.value),
+            ).fetchall()
+            return [row["id"] for row in rows]
 
     def delete_older_than(self, cutoff: float) -> int:
         """Delete finished jobs created before `cutoff` (unix seconds) with their image files; returns how many."""

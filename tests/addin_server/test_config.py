@@ -167,3 +167,17 @@ def test_teams_settings_that_cannot_work_are_refused_at_start(change, message):
     with pytest.raises(ConfigError) as raised:
         Config.from_env(env)
     assert message in str(raised.value)
+
+
+def test_a_queue_url_that_is_not_redis_is_refused():
+    with pytest.raises(ConfigError, match="ENGINE_QUEUE_URL must be redis://"):
+        Config.from_env({"ENGINE_QUEUE_URL": "amqp://rabbit:5672//"})
+    assert Config.from_env({"ENGINE_QUEUE_URL": "redis://redis:6379/0"}).engine.queue.enabled
+
+
+def test_the_worker_command_needs_a_queue(capsys, monkeypatch):
+    from addin_server.cli import main
+
+    monkeypatch.delenv("ENGINE_QUEUE_URL", raising=False)
+    assert main(["worker"]) == 2
+    assert "set ENGINE_QUEUE_URL" in capsys.readouterr().err
