@@ -101,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     fill.add_argument("-o", "--out", required=True, type=Path, help="where to write the filled file")
     fill.add_argument("--options", type=Path, help="a JSON file with explicit targets and a style")
     fill.add_argument("--style", default="", help="a style phrase added to every prompt")
+    fill.add_argument(
+        "--restyle", help="redraw the file's own pictures in this style (a preset such as flat, or a phrase)"
+    )
+    fill.add_argument("--strength", type=float, help="with --restyle: how far to move from each picture (0-1)")
     _add_document_options(fill)
     fill.set_defaults(handler=run_fill)
     return parser
@@ -255,6 +259,10 @@ def run_fill(args: argparse.Namespace, config: Config) -> int:
             raise UsageError(f"--options {args.options} is not JSON: {error}") from None
     if args.style:
         options_data["style"] = args.style
+    if args.restyle:
+        options_data["restyle"] = args.restyle
+    if args.strength is not None:
+        options_data["strength"] = args.strength
     options = parse_fill_options(options_data)
     data = _read_bytes(args.input)
     return _run_plan(
@@ -293,6 +301,8 @@ def _run_plan(
                 bar.refresh()
 
             filled = plan.run(maker, on_progress=show)
+        for note in plan.notes:
+            print(f"note: {note}", file=sys.stderr)
     finally:
         engine.close()
     args.out.parent.mkdir(parents=True, exist_ok=True)

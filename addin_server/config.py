@@ -126,6 +126,18 @@ class ServerSettings:
     metrics_token: str = setting(
         "METRICS_TOKEN", "", "a bearer token that reads `/metrics` from anywhere (none: no token is asked for)"
     )
+    max_upload_bytes: int = setting(
+        "IMAGES_MAX_UPLOAD_BYTES",
+        20 * 1024 * 1024,
+        "largest picture (and mask) a request may upload to be changed; larger get 413",
+        minimum=1024,
+    )
+    max_upload_pixels: int = setting(
+        "IMAGES_MAX_UPLOAD_PIXELS",
+        4096 * 4096,
+        "most pixels an uploaded picture may have (a decompression bomb is refused before it is decoded)",
+        minimum=64 * 64,
+    )
     max_document_bytes: int = setting(
         "DOCUMENTS_MAX_UPLOAD_BYTES",
         100 * 1024 * 1024,

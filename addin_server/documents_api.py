@@ -65,7 +65,8 @@ def create_document() -> tuple[Response, int, dict[str, str]]:
 
 @bp.post("/fill")
 def fill_document() -> tuple[Response, int, dict[str, str]]:
-    """Multipart: `file` (.pptx or .docx) and an optional `options` JSON (targets, style, seed, seed_policy, model)."""
+    """Multipart: `file` (.pptx or .docx) and an optional `options` JSON (targets, style, restyle, strength,
+    pictures, seed, seed_policy, model)."""
     if request.mimetype != "multipart/form-data":
         raise UnsupportedMediaType(
             "upload the file as multipart/form-data with a 'file' field", "unsupported_media_type"
@@ -142,6 +143,7 @@ def document_json(job: DocumentJob) -> dict[str, Any]:
         "finished_at": job.finished_at,
         "progress": {"images_done": job.images_done, "images_total": job.images_total},
         "error": error,
+        "notes": list(job.notes),
         "links": {
             "self": url_for("documents.document_status", document_id=job.id),
             "download": url_for("documents.download_document", document_id=job.id),

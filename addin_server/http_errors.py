@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from addin_server.errors import NO_RETRY, ServerError, server_error_for
@@ -55,7 +55,8 @@ def _from_http_exception(app: Flask, error: HTTPException) -> ServerError:
     message = error.description or error.name
     code = error.name.lower().replace(" ", "_")
     if status == 413:
-        message = f"the request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes"
+        limit = request.max_content_length if has_request_context() else app.config["MAX_CONTENT_LENGTH"]
+        message = f"the request body is larger than {limit} bytes"
     if status == 429:
         message, code = f"too many requests: {error.description}", "rate_limited"
     server_error = ServerError(message, code)

@@ -19,6 +19,8 @@ from addin_server.services import services
 SIGN_IN_ENDPOINTS = ("auth.login", "auth.callback")
 GENERATION_ENDPOINTS = (
     "openai.create_images",
+    "openai.edit_images",
+    "openai.create_variations",
     "jobs.create_job",
     "documents.create_document",
     "documents.fill_document",

@@ -6,6 +6,7 @@ can build requests and read results without loading a model.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import enum
 import secrets
@@ -26,6 +27,11 @@ MAX_SEED = 2**32 - 1
 SIZE_MULTIPLE = 8
 #: Widest or tallest image any request may name (a model's own limit is usually far smaller).
 MAX_SIDE = 8192
+#: How far an edit moves from its picture unless told (0: keep it, 1: ignore it); repainting a mask redraws it.
+DEFAULT_EDIT_STRENGTH = 0.6
+DEFAULT_INPAINT_STRENGTH = 1.0
+#: The request fields that hold pictures (PNG bytes); JSON carries them as base64.
+PICTURE_FIELDS = ("source_image", "mask_image")
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,18 @@ class GenerationRequest:
     scheduler: str | None = None
     #: Who asked: used for per-user limits and ownership; the engine does not interpret it.
     owner: str | None = None
+    #: Changing a picture: the picture (PNG bytes, already at the request's size), an optional mask (PNG, white
+    #: where to repaint) and how far to move from the picture (0: keep it, 1: ignore it).
+    source_image: bytes | None = field(default=None, repr=False)
+    mask_image: bytes | None = field(default=None, repr=False)
+    strength: float | None = None
+
+    @property
+    def kind(self) -> str:
+        """ "generate" (text to image), "edit" (image to image) or "inpaint" (repaint a mask)."""
+        if self.mask_image is not None:
+            return "inpaint"
+        return "edit" if self.source_image is not None else "generate"
 
     def validate(self) -> None:
         """Check every field against the engine-wide limits; raise `InvalidRequest` naming the first bad one."""
@@ -85,6 +103,10 @@ class GenerationRequest:
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise InvalidRequest(name, f"must be a string, got {type(value).__name__}")
+        if self.strength is not None:
+            _check_number("strength", self.strength, 0.0, 1.0)
+        if self.mask_image is not None and self.source_image is None:
+            raise InvalidRequest("mask", "a mask needs the picture it belongs to (image)")
 
     def resolved(self, model_name: str, limits: ModelLimits) -> GenerationRequest:
         """A copy with every default filled in from the model, a random seed if none, checked against its limits."""
@@ -100,6 +122,7 @@ class GenerationRequest:
             ),
             seed=self.seed if self.seed is not None else secrets.randbelow(MAX_SEED + 1),
             scheduler=(self.scheduler or limits.default_scheduler),
+            strength=self._resolved_strength(),
         )
         for name in ("width", "height"):
             value = getattr(request, name)
@@ -118,6 +141,29 @@ class GenerationRequest:
                 f"{self.scheduler!r} does not fit model {model_name!r}; choose one of {', '.join(limits.schedulers)}",
             )
         return request
+
+    def _resolved_strength(self) -> float | None:
+        if self.kind == "generate":
+            return None
+        if self.strength is not None:
+            return float(self.strength)
+        return DEFAULT_INPAINT_STRENGTH if self.kind == "inpaint" else DEFAULT_EDIT_STRENGTH
+
+    def as_json(self) -> dict[str, object]:
+        """Every field as JSON values (pictures as base64), for a queue between processes."""
+        data: dict[str, object] = dataclasses.asdict(self)
+        for name in PICTURE_FIELDS:
+            value = getattr(self, name)
+            data[name] = base64.b64encode(value).decode("ascii") if value is not None else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> GenerationRequest:
+        values = dict(data)
+        for name in PICTURE_FIELDS:
+            value = values.get(name)
+            values[name] = base64.b64decode(str(value)) if value else None
+        return cls(**values)  # type: ignore[arg-type]
 
     def image_seeds(self) -> list[int]:
         """The seed of each image: the request's seed, then the next ones (wrapping at 2**32)."""

@@ -31,6 +31,9 @@ class BatchKey:
     scheduler: str | None
     # A pipeline may treat "no negative prompt" differently from "" (SDXL zeroes it), so the two never mix.
     has_negative_prompt: bool
+    #: Text to image, image to image or inpainting: each is its own pipeline; edits also share a strength.
+    kind: str = "generate"
+    strength: float = 0.0
 
     @classmethod
     def of(cls, request: GenerationRequest) -> BatchKey:
@@ -42,6 +45,8 @@ class BatchKey:
             guidance_scale=float(request.guidance_scale or 0.0),
             scheduler=request.scheduler,
             has_negative_prompt=bool(request.negative_prompt),
+            kind=request.kind,
+            strength=float(request.strength or 0.0),
         )
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
 from typing import Any, cast
 
 import redis
@@ -153,7 +152,7 @@ class JobBoard:
             "id": job_id,
             "owner": owner,
             "model": model,
-            "request": json.dumps(asdict(request)),
+            "request": json.dumps(request.as_json()),
             "n": request.n,
             "state": JobState.QUEUED.value,
             "step": 0,

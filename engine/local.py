@@ -123,6 +123,7 @@ class LocalEngine:
             raise EngineClosed("the engine is shutting down")
         loaded = self.model(request.model)
         resolved = request.resolved(loaded.name, loaded.limits)
+        loaded.pipeline_for(resolved.kind)  # a model that cannot edit pictures says so now, not in its batch
         job = Job(id=uuid.uuid4().hex, request=resolved)
         with self._lock:
             self._sweep_finished()

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 SOFTWARE = "m365-image-engine"
 PNG_COMPRESS_LEVEL = 1
 TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+#: A picture changed by a generative model (an edit or a repainted area), not made from nothing.
+COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA = (
+    "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
+)
 
 _XMP_TEMPLATE = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/">
@@ -46,6 +50,7 @@ def generation_parameters(request: GenerationRequest, seed: int) -> dict[str, ob
         "steps": request.steps,
         "guidance_scale": request.guidance_scale,
         "scheduler": request.scheduler,
+        **({"kind": request.kind, "strength": request.strength} if request.kind != "generate" else {}),
     }
 
 
@@ -59,8 +64,12 @@ def png_bytes_with_metadata(image: Image.Image, request: GenerationRequest, seed
     info.add_text("model", request.model or "")
     info.add_text("parameters", json.dumps(generation_parameters(request, seed)))
     info.add_text("Software", SOFTWARE)
-    info.add_text("DigitalSourceType", TRAINED_ALGORITHMIC_MEDIA)
-    xmp = _XMP_TEMPLATE.format(source_type=TRAINED_ALGORITHMIC_MEDIA, software=SOFTWARE)
+    source_type = TRAINED_ALGORITHMIC_MEDIA
+    if request.kind != "generate":
+        info.add_text("strength", str(request.strength))
+        source_type = COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA
+    info.add_text("DigitalSourceType", source_type)
+    xmp = _XMP_TEMPLATE.format(source_type=source_type, software=SOFTWARE)
     info.add_itxt("XML:com.adobe.xmp", xmp)
     buffer = io.BytesIO()
     # Level 1 encodes about 4x faster than the default 6 for files about 30 % larger; on a busy server the

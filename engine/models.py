@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from typing import Any
 import torch
 
 from engine.api import ModelLimits
-from engine.errors import ModelNotFound
+from engine.errors import InvalidRequest, ModelNotFound
 from engine.model_defaults import ModelDefaults
 from engine.model_sources import EMBEDDED_MODEL_DIR, ModelSource
 from engine.prompt_words import keep_known_words
@@ -71,6 +72,31 @@ class LoadedModel:
     dtype: torch.dtype
     schedulers: SchedulerChoice
     call_parameters: frozenset[str] = field(default_factory=frozenset)
+    #: Image-to-image and inpainting pipelines made from `pipeline` on first use, sharing its weights.
+    derived_pipelines: dict[str, Any] = field(default_factory=dict, repr=False)
+    _derive_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def pipeline_for(self, kind: str) -> Any:
+        """The pipeline for a request `kind`: the loaded text-to-image one, or an image-to-image ("edit") or
+        inpainting one built with diffusers' `from_pipe` (the same modules, no second copy of the weights).
+        Raises `InvalidRequest` when the model's family has no such pipeline."""
+        if kind == "generate":
+            return self.pipeline
+        with self._derive_lock:
+            if kind not in self.derived_pipelines:
+                from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
+
+                auto = AutoPipelineForImage2Image if kind == "edit" else AutoPipelineForInpainting
+                try:
+                    derived = auto.from_pipe(self.pipeline)
+                except (ValueError, KeyError, TypeError):
+                    family = type(self.pipeline).__name__
+                    what = "change pictures (image to image)" if kind == "edit" else "repaint a masked area"
+                    raise InvalidRequest("image", f"the model {self.name!r} ({family}) cannot {what}") from None
+                if hasattr(derived, "set_progress_bar_config"):
+                    derived.set_progress_bar_config(disable=True)
+                self.derived_pipelines[kind] = derived
+            return self.derived_pipelines[kind]
 
     def pipeline_prompt(self, prompt: str) -> str:
         """`prompt` as the pipeline gets it: without the words this model says it does not know."""

@@ -4,10 +4,12 @@ seed gives the same picture alone or in a batch. Only a model's owner thread cal
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
+from PIL import Image
 
 from engine.api import GenerationRequest
 from engine.errors import JobCancelled
@@ -22,41 +24,65 @@ class BatchCancelled(JobCancelled):
 
 
 def run_pipeline(loaded: LoadedModel, requests: Sequence[GenerationRequest], on_step: StepObserver) -> list[Any]:
-    """The PIL images of every request's seeds, in order; the requests share size, steps and the rest."""
+    """The PIL images of every request's seeds, in order; the requests share size, steps, kind and the rest."""
     first = requests[0]
 
-    # 1. One prompt, negative prompt and generator per image (words the model does not know left out).
+    # 1. One prompt, negative prompt and generator per image (words the model does not know left out), and for
+    #    an edit the picture (and mask) each image starts from.
     prompts, negatives, generators = [], [], []
+    sources: list[Any] = []  # the PIL picture each image starts from (None for text to image)
+    masks: list[Any] = []
     for request in requests:
         prompt = loaded.pipeline_prompt(request.prompt)
         negative = loaded.pipeline_prompt(request.negative_prompt)
+        source = _picture(request.source_image, "RGB") if request.source_image else None
+        mask = _picture(request.mask_image, "L") if request.mask_image else None
         for seed in request.image_seeds():
             prompts.append(prompt)
             negatives.append(negative)
             generators.append(torch.Generator("cpu").manual_seed(seed))
+            sources.append(source)
+            masks.append(mask)
 
     # 2. Progress after every step.
     def on_step_end(pipeline: Any, step_index: int, timestep: Any, callback_kwargs: dict[str, Any]) -> dict[str, Any]:
         on_step(step_index, int(getattr(pipeline, "num_timesteps", 0) or first.steps or 0))
         return callback_kwargs
 
-    # 3. The call.
-    pipeline = loaded.pipeline
+    # 3. The call: text to image, image to image or inpainting, each with what it takes.
+    kind = first.kind
+    if kind != "generate" and int((first.steps or 0) * (first.strength or 0.0)) < 1:
+        return [source.copy() for source in sources]  # a strength this low runs no step: the picture as it was
+    pipeline = loaded.pipeline_for(kind)
     pipeline.scheduler = loaded.schedulers.get(first.scheduler)
     arguments: dict[str, Any] = {
         "prompt": prompts,
-        "height": first.height,
-        "width": first.width,
         "num_inference_steps": first.steps,
         "guidance_scale": first.guidance_scale,
         "generator": generators,
         "output_type": "pil",
         "callback_on_step_end": on_step_end,
     }
+    if kind != "edit":  # image to image takes its size from the picture
+        arguments.update(height=first.height, width=first.width)
+    if kind != "generate":
+        arguments.update(image=sources, strength=first.strength)
+    if kind == "inpaint":
+        arguments["mask_image"] = masks
     if first.negative_prompt and "negative_prompt" in loaded.call_parameters:
         arguments["negative_prompt"] = negatives
     with torch.inference_mode():
-        return list(pipeline(**arguments).images)
+        images = list(pipeline(**arguments).images)
+
+    # 4. Inpainting keeps every pixel outside the mask exactly as it was.
+    if kind == "inpaint":
+        images = [Image.composite(image, source, mask) for image, source, mask in zip(images, sources, masks)]
+    return images
+
+
+def _picture(data: bytes, mode: str) -> Image.Image:
+    with Image.open(io.BytesIO(data)) as picture:
+        return picture.convert(mode)
 
 
 def is_out_of_memory(error: BaseException) -> bool:

@@ -185,7 +185,7 @@ class RemoteEngine:
             job_id=record["id"],
             state=state,
             progress=Progress(int(record.get("step", 0)), int(record.get("total", 0)), position),
-            request=GenerationRequest(**json.loads(record["request"])),
+            request=GenerationRequest.from_json(json.loads(record["request"])),
             created_at=float(record["created_at"]),
             version=int(record.get("version", 0)),
             error=record.get("error") or None,

@@ -121,7 +121,7 @@ class EngineWorker:
         if model in self.load_errors:
             self._finish(job_id, attempt, JobState.FAILED, error=self.load_errors[model], error_kind="model_error")
             return
-        request = GenerationRequest(**json.loads(record["request"]))
+        request = GenerationRequest.from_json(json.loads(record["request"]))
         try:
             handle = self.engine.submit(request)
         except EngineError as error:

@@ -24,6 +24,7 @@ from addin_server.documents.errors import DocumentError
 from addin_server.documents.images import ImageMaker, ImageOrder
 from addin_server.documents.markers import ImageMarker
 from addin_server.documents.package_guard import check_package
+from addin_server.documents.restyle import plan_restyle
 from addin_server.documents.sizing import generation_size
 from engine.api import MAX_SEED, is_valid_seed
 
@@ -55,6 +56,12 @@ class FillOptions:
 
     targets: list[dict[str, Any]] = field(default_factory=list)
     style: str = ""
+    #: Redraw the file's own pictures in this style (a preset name or a phrase) instead of filling markers.
+    restyle: str = ""
+    #: How far a restyled picture moves from the original (default 0.5).
+    strength: float | None = None
+    #: Which pictures to restyle, 1-based in document order (None: all).
+    pictures: list[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,8 @@ class DocumentPlan:
     kind: str
     orders: list[ImageOrder]
     place: Callable[[list], bytes]
+    #: What was left alone, and why (a linked picture, say), for the person who asked.
+    notes: list[str] = field(default_factory=list)
 
     def run(
         self,
@@ -90,10 +99,8 @@ class DocumentPlan:
 def parse_fill_options(options: dict[str, Any]) -> FillOptions:
     """Check the options JSON; every problem is listed with its path."""
     problems = []
-    unknown = set(options) - {"targets", "style", "seed", "seed_policy", "model"}
-    problems += [
-        f"{name}: unknown option (known: targets, style, seed, seed_policy, model)" for name in sorted(unknown)
-    ]
+    known = ("targets", "style", "restyle", "strength", "pictures", "seed", "seed_policy", "model")
+    problems += [f"{name}: unknown option (known: {', '.join(known)})" for name in sorted(set(options) - set(known))]
     targets = options.get("targets", [])
     if not isinstance(targets, list):
         problems.append("targets: must be a list")
@@ -122,14 +129,47 @@ def parse_fill_options(options: dict[str, Any]) -> FillOptions:
     style = options.get("style", "")
     if not isinstance(style, str):
         problems.append("style: must be a string")
+    problems += _restyle_problems(options)
     if problems:
         raise DocumentError("the fill options are not valid", problems, code="invalid_options")
-    return FillOptions(targets=targets, style=style)
+    return FillOptions(
+        targets=targets,
+        style=style,
+        restyle=str(options.get("restyle") or ""),
+        strength=options.get("strength"),
+        pictures=options.get("pictures"),
+    )
+
+
+def _restyle_problems(options: dict[str, Any]) -> list[str]:
+    problems = []
+    restyle, strength, pictures = options.get("restyle"), options.get("strength"), options.get("pictures")
+    if restyle is not None and (not isinstance(restyle, str) or not restyle.strip()):
+        problems.append("restyle: must be a style name or phrase")
+    if (strength is not None or pictures is not None) and not restyle:
+        problems.append("strength, pictures: only with restyle")
+    if restyle and options.get("targets"):
+        problems.append("restyle: redraws the file's own pictures; give targets in another fill")
+    if strength is not None and (
+        isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0 <= strength <= 1
+    ):
+        problems.append("strength: must be a number from 0 to 1")
+    if pictures is not None and (
+        not isinstance(pictures, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in pictures)
+    ):
+        problems.append("pictures: must be a list of picture numbers (1 is the first)")
+    return problems
 
 
 def plan_fill(data: bytes, options: FillOptions, maker: ImageMaker) -> DocumentPlan:
     """Check the package, open it, find where pictures go and what to generate for each."""
     package = check_package(data)
+    if options.restyle:
+        opener = pptx.Presentation if package.kind == "pptx" else docx.Document
+        document = open_document(opener, package.data)
+        return plan_restyle(
+            package.kind, document, options.restyle, options.strength, options.pictures, maker, document_bytes
+        )
     if package.kind == "pptx":
         return _plan_presentation(package.data, options, maker)
     return _plan_word(package.data, options, maker)

@@ -24,6 +24,9 @@ class ImageOrder:
     height: int
     seed: int | None = None
     negative_prompt: str = ""
+    #: Redrawing a picture the file has: its PNG (at `width`×`height`) and how far to move from it.
+    source_image: bytes | None = None
+    strength: float | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,8 @@ class ImageMaker:
                 seed=order.seed,
                 model=self.model,
                 owner=self.owner,
+                source_image=order.source_image,
+                strength=order.strength,
             )
             try:
                 handles[index] = self.engine.submit(request)

@@ -4,6 +4,7 @@ thread, keep the result file for its owner. Progress counts images done.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -28,7 +29,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     id TEXT PRIMARY KEY, owner TEXT NOT NULL, kind TEXT NOT NULL, state TEXT NOT NULL, filename TEXT NOT NULL,
     images_done INTEGER NOT NULL, images_total INTEGER NOT NULL, created_at REAL NOT NULL, finished_at REAL,
-    error TEXT, error_code TEXT
+    error TEXT, error_code TEXT, notes TEXT
 );
 CREATE INDEX IF NOT EXISTS documents_by_owner ON documents (owner, created_at DESC);
 """
@@ -65,6 +66,8 @@ class DocumentJob:
     finished_at: float | None = None
     error: str | None = None
     error_code: str | None = None
+    #: What the document left alone, and why (e.g. a linked picture that is never fetched).
+    notes: tuple[str, ...] = ()
 
     @property
     def content_type(self) -> str:
@@ -101,6 +104,9 @@ class DocumentService:
         self._planners = ThreadPoolExecutor(PLANNERS, thread_name_prefix="document-planner")
         with self._connect() as connection:
             connection.executescript(_SCHEMA)
+            columns = {row["name"] for row in connection.execute("PRAGMA table_info(documents)")}
+            if "notes" not in columns:  # a database from before documents had notes
+                connection.execute("ALTER TABLE documents ADD COLUMN notes TEXT")
             connection.execute(
                 "UPDATE documents SET state = ?, error = 'the server stopped before it finished',"
                 " error_code = 'shutdown',"
@@ -153,12 +159,23 @@ class DocumentService:
             images_done=0,
             images_total=len(plan.orders),
             created_at=time.time(),
+            notes=tuple(plan.notes),
         )
         with self._connect() as connection:
             connection.execute(
-                "INSERT INTO documents (id, owner, kind, state, filename, images_done, images_total, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (job.id, owner, job.kind, job.state.value, job.filename, 0, job.images_total, job.created_at),
+                "INSERT INTO documents (id, owner, kind, state, filename, images_done, images_total, created_at,"
+                " notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    job.id,
+                    owner,
+                    job.kind,
+                    job.state.value,
+                    job.filename,
+                    0,
+                    job.images_total,
+                    job.created_at,
+                    json.dumps(list(job.notes)),
+                ),
             )
         with self._lock:
             self._live[job.id] = job
@@ -274,4 +291,5 @@ def _job(row: sqlite3.Row) -> DocumentJob:
         finished_at=row["finished_at"],
         error=row["error"],
         error_code=row["error_code"],
+        notes=tuple(json.loads(row["notes"] or "[]")),
     )

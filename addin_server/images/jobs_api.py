@@ -16,6 +16,7 @@ from flask import (
 from addin_server.audit import audit_generation
 from addin_server.auth import current_user, require_user
 from addin_server.errors import BadRequest
+from addin_server.images.edit_requests import job_edit
 from addin_server.images.events import job_event_stream
 from addin_server.images.jobs import JobService
 from addin_server.images.presenters import job_json
@@ -41,8 +42,10 @@ def _jobs() -> JobService:
 @bp.post("")
 def create_job() -> tuple[Response, int, dict[str, str]]:
     """202 with the job and its `Location`; the images come later."""
+    request.max_content_length = 2 * services().config.server.max_upload_bytes * 4 // 3 + 64 * 1024  # base64
     body = read_json_object(request)
     generation = parse_job_request(body, _jobs().engine.model_names(), request_limits())
+    generation = job_edit(generation, body, current_user().id)
     job_id = _jobs().submit(generation, current_user().id, field_names=size_param(body))
     audit_generation(current_user(), generation, "images.job", job_id)
     view = _jobs().view(job_id, current_user().id)

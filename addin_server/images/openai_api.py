@@ -1,4 +1,5 @@
-"""`POST /v1/images/generations`: the OpenAI Images contract, so a plain `openai` client works against us.
+"""`POST /v1/images/generations`, `/edits` and `/variations`: the OpenAI Images contract, so a plain `openai`
+client's `images.generate`, `images.edit` and `images.create_variation` work against us.
 
 `size` is WIDTHxHEIGHT within the model's limits (or "auto"); `model` is one of ours, and OpenAI's own names
 (dall-e-2, dall-e-3, gpt-image-*) mean the default; `quality`, `style` and `user` are accepted and ignored;
@@ -23,9 +24,11 @@ from addin_server.errors import (
     ServerError,
     Unavailable,
 )
+from addin_server.images.edit_requests import openai_edit, openai_variation
 from addin_server.images.jobs import JobService
 from addin_server.images.presenters import image_url
 from addin_server.images.requests import (
+    OpenAIImageRequest,
     parse_openai_request,
     read_json_object,
     request_limits,
@@ -41,12 +44,37 @@ bp.before_request(require_user)
 @bp.post("/images/generations")
 def create_images() -> Response:
     """Generate and wait; answer `{created, data: [{url | b64_json, seed}]}`."""
-    jobs: JobService = services().jobs
     body = read_json_object(request)
-    openai_request = parse_openai_request(body, jobs.engine.model_names(), request_limits())
+    openai_request = parse_openai_request(body, services().engine.model_names(), request_limits())
+    return _generate_and_answer(openai_request, "images.generate", size_param(body))
+
+
+@bp.post("/images/edits")
+def edit_images() -> Response:
+    """Change an uploaded picture (multipart `image`, optional `mask` whose transparent pixels are repainted)."""
+    request.max_content_length = _upload_limit()
+    openai_request = openai_edit(request.form, request.files, services().engine.model_names(), request_limits())
+    return _generate_and_answer(openai_request, "images.edit", {"width": "size", "height": "size"})
+
+
+@bp.post("/images/variations")
+def create_variations() -> Response:
+    """Variations of an uploaded picture (multipart `image`, `n`, `size`)."""
+    request.max_content_length = _upload_limit()
+    openai_request = openai_variation(request.form, request.files, services().engine.model_names(), request_limits())
+    return _generate_and_answer(openai_request, "images.variation", {"width": "size", "height": "size"})
+
+
+def _upload_limit() -> int:
+    """A picture and its mask, with the form around them."""
+    return 2 * services().config.server.max_upload_bytes + 64 * 1024
+
+
+def _generate_and_answer(openai_request: OpenAIImageRequest, kind: str, field_names: dict[str, str]) -> Response:
+    jobs: JobService = services().jobs
     owner = current_user().id
-    job_id = jobs.submit(openai_request.generation, owner, field_names=size_param(body))
-    audit_generation(current_user(), openai_request.generation, "images.generate", job_id)
+    job_id = jobs.submit(openai_request.generation, owner, field_names=field_names)
+    audit_generation(current_user(), openai_request.generation, kind, job_id)
     timeout = services().config.server.sync_timeout_s
     try:
         view = jobs.wait(job_id, owner, timeout, lambda: client_disconnected(request.environ))

@@ -100,4 +100,22 @@ JOB_SIZE_FIELDS = (
 
 def job_fields(limits: RequestLimits) -> tuple[BodyField, ...]:
     """Every field `POST /api/jobs` takes; it refuses any other."""
-    return generation_fields(limits) + JOB_SIZE_FIELDS
+    return generation_fields(limits) + JOB_SIZE_FIELDS + JOB_EDIT_FIELDS
+
+
+#: Changing a picture: how far to move from it (multipart edits and the jobs body).
+STRENGTH_FIELD = BodyField(
+    "strength",
+    float,
+    "How far to move from the picture: 0 keeps it, 1 ignores it (default 0.6; 1 with a mask)",
+    minimum=0,
+    maximum=1,
+)
+
+#: `POST /api/jobs` alone: which picture to change, as one of the caller's own images or uploaded as base64.
+JOB_EDIT_FIELDS = (
+    BodyField("image_id", str, "Change this image of yours (from a job's images)"),
+    BodyField("image", str, "Change this picture: a PNG, JPEG or WebP file, base64"),
+    BodyField("mask", str, "A PNG the size of the picture, base64: its transparent pixels are repainted"),
+    STRENGTH_FIELD,
+)

@@ -14,6 +14,7 @@ from flask import Request
 
 from addin_server.errors import BadRequest, UnsupportedMediaType, server_error_for
 from addin_server.images.request_fields import (
+    JOB_EDIT_FIELDS,
     OPENAI_FIELDS,
     OPENAI_MODEL_ALIASES,
     BodyField,
@@ -81,6 +82,14 @@ def parse_job_request(body: dict[str, Any], model_names: list[str], limits: Requ
     if "size" in body and ("width" in body or "height" in body):
         raise BadRequest("give either size or width and height, not both", "invalid_value", "size")
     model = _check_model(read_field(body, fields["model"]), model_names)
+    for field in JOB_EDIT_FIELDS:  # the picture to change is applied later (edit_requests.py); checked here
+        value = read_field(body, field)
+        if value is not None and field.maximum is not None and not (field.minimum or 0) <= value <= field.maximum:
+            raise BadRequest(
+                f"{field.name} must be between {field.minimum or 0:g} and {field.maximum:g}, got {value}",
+                "invalid_value",
+                field.name,
+            )
     return _generation_request(body, fields, model, allow_width_height=True)
 
 

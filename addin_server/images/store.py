@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from addin_server.database import transaction
-from engine.api import GenerationRequest, JobState
+from engine.api import PICTURE_FIELDS, GenerationRequest, JobState
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -107,7 +107,13 @@ class ImageStore:
 
     def add_job(self, job_id: str, owner: str, request: GenerationRequest, created_at: float | None = None) -> None:
         """Remember a job the moment the engine accepted it."""
-        stored = {key: value for key, value in asdict(request).items() if key != "owner"}
+        stored = {
+            key: value
+            for key, value in asdict(request).items()
+            if key != "owner" and key not in PICTURE_FIELDS  # the pictures an edit started from are not kept
+        }
+        if request.kind != "generate":
+            stored["kind"] = request.kind
         with self._connect() as connection:
             connection.execute(
                 "INSERT INTO jobs (id, owner, state, request, created_at) VALUES (?, ?, ?, ?, ?)",

@@ -215,6 +215,34 @@ def openapi_document(model_names: list[str], limits: RequestLimits) -> dict[str,
                     },
                 }
             },
+            "/v1/images/edits": {
+                "post": {
+                    "operationId": "editImages",
+                    "summary": "Change an uploaded picture, or repaint the transparent part of its mask (OpenAI)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"multipart/form-data": {"schema": ref("EditRequest")}},
+                    },
+                    "responses": {
+                        "200": _json(ref("ImagesResponse"), "The changed pictures"),
+                        **_errors(400, 403, 409, 413, 415, 429, 500, 503, 504),
+                    },
+                }
+            },
+            "/v1/images/variations": {
+                "post": {
+                    "operationId": "createImageVariations",
+                    "summary": "Variations of an uploaded picture (OpenAI)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"multipart/form-data": {"schema": ref("VariationRequest")}},
+                    },
+                    "responses": {
+                        "200": _json(ref("ImagesResponse"), "The variations"),
+                        **_errors(400, 403, 409, 413, 415, 429, 500, 503, 504),
+                    },
+                }
+            },
             "/api/jobs": {
                 "post": {
                     "operationId": "createJob",
@@ -226,7 +254,7 @@ def openapi_document(model_names: list[str], limits: RequestLimits) -> dict[str,
                             "The job, queued",
                             {"Location": {"description": "The job's URL", "schema": {"type": "string"}}},
                         ),
-                        **_errors(400, 403, 413, 415, 429, 503),
+                        **_errors(400, 403, 404, 413, 415, 429, 503),
                     },
                 },
                 "get": {

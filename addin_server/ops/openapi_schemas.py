@@ -18,6 +18,7 @@ from addin_server.documents.spec import (
 from addin_server.images.request_fields import (
     OPENAI_FIELDS,
     OPENAI_MODEL_ALIASES,
+    STRENGTH_FIELD,
     BodyField,
     RequestLimits,
     generation_fields,
@@ -66,6 +67,17 @@ def images_request_schema(model_names: list[str], limits: RequestLimits) -> dict
         "description": "A model served here; dall-e-2, dall-e-3 and gpt-image-* mean the default",
     }
     return {"type": "object", "required": ["prompt"], "additionalProperties": True, "properties": properties}
+
+
+def edit_request_schema(model_names: list[str], limits: RequestLimits, variation: bool = False) -> dict[str, Any]:
+    """`POST /v1/images/edits` and `/variations`: multipart form fields and the picture files."""
+    fields = generation_fields(limits) + OPENAI_FIELDS + (() if variation else (STRENGTH_FIELD,))
+    properties = _properties(fields, model_names)
+    picture = {"type": "string", "contentMediaType": "application/octet-stream"}
+    properties["image"] = {**picture, "description": "The picture to change: PNG, JPEG or WebP"}
+    if not variation:
+        properties["mask"] = {**picture, "description": "A PNG the size of image: its transparent pixels are repainted"}
+    return {"type": "object", "required": ["image"] if variation else ["image", "prompt"], "properties": properties}
 
 
 def job_request_schema(model_names: list[str], limits: RequestLimits) -> dict[str, Any]:
@@ -119,6 +131,8 @@ def component_schemas(model_names: list[str], limits: RequestLimits) -> dict[str
             },
         },
         "JobRequest": job_request_schema(model_names, limits),
+        "EditRequest": edit_request_schema(model_names, limits),
+        "VariationRequest": edit_request_schema(model_names, limits, variation=True),
         "Image": {
             "type": "object",
             "required": ["id", "url", "seed", "index", "width", "height"],
@@ -205,6 +219,11 @@ def component_schemas(model_names: list[str], limits: RequestLimits) -> dict[str
                     "properties": {"images_done": {"type": "integer"}, "images_total": {"type": "integer"}},
                 },
                 "error": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["message", "code"]}]},
+                "notes": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "What was left alone, and why (e.g. a linked picture, never fetched)",
+                },
                 "links": {"type": "object"},
             },
         },

@@ -13,6 +13,10 @@
   const pictureProblems = (data) => (!isBase64(data) ? ["not raw base64"] : data.length > WEB_LIMIT ? ["over the 5 MB limit of Office on the web"] : []);
   const shapes = [];
   const fail = (message) => { throw new Error(message); };
+  // `config.selected` = {base64, left, top, width, height, altText}: the picture the person has selected.
+  const selected = config.selected ? { id: "selected-picture", type: "Image", name: "Picture 1", ...config.selected,
+                                       altTextDescription: config.selected.altText || "" } : null;
+  if (selected && config.host === "PowerPoint") shapes.push(selected);
 
   window.Office = {
     HostType: { PowerPoint: "PowerPoint", Word: "Word" },
@@ -46,7 +50,8 @@
           if (config.refuseInsert || problems.length) {
             callback({ status: "failed", error: { code: 2001, message: config.refuseInsert || problems.join(", ") } });
           } else {
-            shapes.push({ name: "Picture", altTextTitle: "", altTextDescription: "" });
+            shapes.push({ id: `shape-${shapes.length + 1}`, type: "Image", name: "Picture", altTextTitle: "", altTextDescription: "",
+                          left: options.imageLeft, top: options.imageTop, width: options.imageWidth, height: options.imageHeight });
             callback({ status: "succeeded" });
           }
         },
@@ -104,9 +109,29 @@
         presentation: {
           pageSetup: { slideWidth: config.slideWidth || 960, slideHeight: config.slideHeight || 540,
                        load() { requireSet("PowerPointApi", "1.10"); } },
+          getSelectedShapes: () => ({
+            items: selected && shapes.includes(selected) ? [{
+              ...selected,
+              getImageAsBase64(options) {
+                requireSet("PowerPointApi", "1.10");
+                calls.push({ call: "getImageAsBase64", options });
+                return { value: selected.base64 };
+              },
+            }] : [],
+            load() { requireSet("PowerPointApi", "1.5"); },
+          }),
           getSelectedSlides: () => ({
             getItemAt: () => ({
-              shapes: { items: shapes, load() {} },
+              shapes: {
+                items: shapes,
+                load() {},
+                getItem: (id) => ({ delete() {
+                  const index = shapes.findIndex((shape) => shape.id === id);
+                  if (index < 0) fail(`no shape ${id}`);
+                  calls.push({ call: "deleteShape", id });
+                  shapes.splice(index, 1);
+                } }),
+              },
               background: { fill: { setPictureOrTextureFill(options) {
                 requireSet("PowerPointApi", "1.10");
                 pictureProblems(options.imageBase64).forEach(fail);
@@ -132,6 +157,20 @@
               const picture = { data, location };
               pictures.push(picture);
               return picture;
+            },
+            inlinePictures: {
+              items: selected ? [{
+                width: selected.width, height: selected.height, altTextDescription: selected.altTextDescription,
+                getBase64ImageSrc() { calls.push({ call: "getBase64ImageSrc" }); return { value: selected.base64 }; },
+                insertInlinePictureFromBase64(data, location) {
+                  pictureProblems(data).forEach(fail);
+                  if (!["Replace", "Before", "After"].includes(location)) fail(`bad location ${location}`);
+                  const picture = { data, location, from: "selected picture" };
+                  pictures.push(picture);
+                  return picture;
+                },
+              }] : [],
+              load() {},
             },
           }),
         },

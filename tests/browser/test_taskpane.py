@@ -195,16 +195,22 @@ def test_outside_office_the_page_says_where_to_open_it(open_pane):
     screenshot(page, "browser")
 
 
-def test_more_like_this_keeps_the_prompt_with_new_seeds(open_pane):
+def test_more_like_this_makes_variations_of_the_chosen_picture(open_pane, server):
     page = open_pane("PowerPoint")
     page.click("#advanced summary")
     page.fill("#seed", "100")
     generate(page, "a matching set")
     first = page.get_attribute("#grid button:nth-child(1)", "aria-label")
     assert first.endswith("seed 100")
+    page.click("#grid button:nth-child(2)")
+    chosen = server.get("/api/jobs").json()["data"][0]["images"][1]["id"]
     page.click("#more")
     wait_until_true(page, f"document.querySelector('#grid button').getAttribute('aria-label') !== {first!r}")
-    assert not page.get_attribute("#grid button:nth-child(1)", "aria-label").endswith("seed 100")
+    job = server.get("/api/jobs").json()["data"][0]
+    assert job["request"]["prompt"] == "a matching set" and job["request"]["kind"] == "edit"
+    assert job["request"]["strength"] == 0.5 and job["request"]["seed"] != 100
+    edited = [j for j in server.get("/api/jobs").json()["data"] if j["request"].get("kind") == "edit"]
+    assert edited and chosen  # redrawn from the chosen picture (its id went as image_id)
 
 
 def test_signed_in_with_office_sso(open_pane, signed_in_server, provider):

@@ -141,3 +141,17 @@ def test_a_worker_that_cannot_load_its_model_fails_the_job_once(remote, start_wo
 def test_no_worker_yet_is_a_clear_error(remote):
     with pytest.raises(NoWorker, match="addin-server worker"):
         remote().submit(GenerationRequest(prompt="x"))
+
+
+def test_an_edit_travels_to_a_worker_with_its_picture(remote, start_worker):
+    import io
+
+    from PIL import Image
+
+    start_worker("w1", concurrency=2)
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(buffer, format="PNG")
+    edit = GenerationRequest(prompt="a blue square", seed=2, source_image=buffer.getvalue(), strength=0.05)
+    result = remote().submit(edit).result(timeout=60)
+    pixel = result.images[0].image.convert("RGB").getpixel((32, 32))
+    assert abs(pixel[0] - 200) <= 3 and result.request.kind == "edit"  # strength near 0: the picture as it was

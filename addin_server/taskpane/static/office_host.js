@@ -29,6 +29,8 @@ export function features() {
     background: ppt && supports("PowerPointApi", "1.10"),
     altText: ppt ? supports("PowerPointApi", "1.10") : true,
     slideSize: ppt && supports("PowerPointApi", "1.10"),
+    // Reading the selected picture: Shape.getImageAsBase64 in PowerPoint, InlinePicture.getBase64ImageSrc in Word.
+    changePicture: ppt ? supports("PowerPointApi", "1.10") : supports("WordApi", "1.1"),
   };
 }
 
@@ -58,14 +60,7 @@ async function insertOnSlide(base64, image, altText) {
   const slide = await targetSize();
   const width = slide.width * 0.5;
   const height = width * image.height / image.width;
-  await new Promise((resolve, reject) => {
-    Office.context.document.setSelectedDataAsync(base64, {
-      coercionType: Office.CoercionType.Image,
-      imageLeft: (slide.width - width) / 2, imageTop: (slide.height - height) / 2,
-      imageWidth: width, imageHeight: height,
-    }, (result) => result.status === Office.AsyncResultStatus.Succeeded
-      ? resolve() : reject(new Error(result.error.message)));
-  });
+  await putPictureOnSlide(base64, { left: (slide.width - width) / 2, top: (slide.height - height) / 2, width, height });
   if (!features().altText) return;
   await PowerPoint.run(async (context) => {
     const shapes = context.presentation.getSelectedSlides().getItemAt(0).shapes;
@@ -76,6 +71,15 @@ async function insertOnSlide(base64, image, altText) {
     picture.altTextTitle = "Generated image";
     picture.altTextDescription = altText;
     await context.sync();
+  });
+}
+
+// The one universal way to put a picture on a slide, at a place and size in points.
+function putPictureOnSlide(base64, { left, top, width, height }) {
+  return new Promise((resolve, reject) => {
+    Office.context.document.setSelectedDataAsync(base64, {
+      coercionType: Office.CoercionType.Image, imageLeft: left, imageTop: top, imageWidth: width, imageHeight: height,
+    }, (result) => result.status === Office.AsyncResultStatus.Succeeded ? resolve() : reject(new Error(result.error.message)));
   });
 }
 
@@ -95,6 +99,67 @@ async function insertIntoWord(base64, image, altText) {
     picture.height = 468 * image.height / image.width;
     picture.altTextTitle = "Generated image";
     picture.altTextDescription = altText;
+    await context.sync();
+  });
+}
+
+// -- changing the selected picture ---------------------------------------------------------------------------------
+// The selected picture as {base64, left, top, width, height, altText, id} (points), or null when none is.
+export async function selectedPicture() {
+  if (hostName() === "Word") {
+    return Word.run(async (context) => {
+      const pictures = context.document.getSelection().inlinePictures;
+      pictures.load("items/width,items/height,items/altTextDescription");
+      await context.sync();
+      if (!pictures.items.length) return null;
+      const picture = pictures.items[0];
+      const data = picture.getBase64ImageSrc();
+      await context.sync();
+      return { base64: data.value, width: picture.width, height: picture.height, altText: picture.altTextDescription || "" };
+    });
+  }
+  return PowerPoint.run(async (context) => {
+    const shapes = context.presentation.getSelectedShapes();
+    shapes.load("items/id,items/type,items/left,items/top,items/width,items/height,items/altTextDescription");
+    await context.sync();
+    const shape = shapes.items.find((item) => item.type === "Image");
+    if (!shape) return null;
+    const data = shape.getImageAsBase64({ format: "Png" });
+    await context.sync();
+    return { id: shape.id, base64: data.value, left: shape.left, top: shape.top, width: shape.width,
+             height: shape.height, altText: shape.altTextDescription || "" };
+  });
+}
+
+// Put `image` in place of `original` (same place and size, alt text `altText`), or beside it.
+export async function placeByPicture(image, original, { altText, replace }) {
+  const base64 = image.base64.length > WEB_IMAGE_LIMIT ? await asSmallerJpeg(image) : image.base64;
+  const height = original.width * image.height / image.width;
+  if (hostName() === "Word") {
+    return Word.run(async (context) => {
+      const pictures = context.document.getSelection().inlinePictures;
+      pictures.load("items");
+      await context.sync();
+      if (!pictures.items.length) throw new Error("Select the picture again: it is no longer selected.");
+      const placed = pictures.items[0].insertInlinePictureFromBase64(base64, replace ? "Replace" : "After");
+      placed.lockAspectRatio = true;
+      placed.width = original.width;
+      placed.height = height;
+      placed.altTextDescription = altText;
+      await context.sync();
+    });
+  }
+  const slide = await targetSize();
+  const left = replace ? original.left : Math.min(original.left + original.width + 12, Math.max(0, slide.width - original.width));
+  await putPictureOnSlide(base64, { left, top: original.top, width: original.width, height });
+  await PowerPoint.run(async (context) => {
+    const shapes = context.presentation.getSelectedSlides().getItemAt(0).shapes;
+    shapes.load("items");
+    await context.sync();
+    const picture = shapes.items[shapes.items.length - 1];
+    picture.name = "Generated image";
+    picture.altTextDescription = altText;
+    if (replace) shapes.getItem(original.id).delete();
     await context.sync();
   });
 }

@@ -42,6 +42,10 @@ export class Results {
     $("insert").disabled = false;
   }
 
+  selectedImage() {
+    return this.images[this.selected] || null;
+  }
+
   async insertSelected() {
     const image = this.images[this.selected];
     if (!image) return;

@@ -5,7 +5,8 @@ import { Api } from "./api.js";
 import { RequestForm } from "./form.js";
 import { History } from "./history.js";
 import { explain as explainWith, show } from "./messages.js";
-import { features, hostName, insertImage, targetSize, whenOfficeReady } from "./office_host.js";
+import { PictureChange } from "./change.js";
+import { features, hostName, insertImage, placeByPicture, targetSize, whenOfficeReady } from "./office_host.js";
 import { Results } from "./results.js";
 import { SignIn } from "./sign_in.js";
 
@@ -17,10 +18,25 @@ const api = new Api(() => signIn.token());
 const explain = (error) => explainWith(error, settings.signIn);
 const form = new RequestForm(settings);
 
+const change = new PictureChange(show);
+let changedFrom = null;  // the picture the shown variations were made from (Insert then goes beside it)
+
 async function insertAndTell(image, altText, asBackground) {
   try {
-    await insertImage(image, { altText, asBackground });
-    show(asBackground ? "Set as the slide background." : "Inserted.");
+    if (changedFrom) await placeByPicture(image, changedFrom, { altText, replace: false });
+    else await insertImage(image, { altText, asBackground });
+    show(asBackground ? "Set as the slide background." : changedFrom ? "Inserted beside the original." : "Inserted.");
+  } catch (error) {
+    explain(error);
+  }
+}
+
+async function replaceOriginal() {
+  const image = results.selectedImage();
+  if (!image || !changedFrom) return;
+  try {
+    await placeByPicture(image, changedFrom, { altText: results.altText, replace: true });
+    show("Replaced the original picture.");
   } catch (error) {
     explain(error);
   }
@@ -33,15 +49,23 @@ const history = new History(api, insertAndTell, explain);
 let running = null;      // the job being followed, and how to stop following it
 let lastRequest = null;  // for "More like this"
 
-async function generate({ fields, describedAs }) {
+async function generate({ fields, describedAs }, from = change.active ? change.original : null) {
   show("");
   lastRequest = { fields, describedAs };
+  if (from && fields.image_id === undefined && change.active) {
+    const { size, ...rest } = fields;  // an edit keeps the picture's own shape
+    fields = { ...rest, ...change.fields() };
+  }
   form.setBusy(true);
   try {
     const job = await api.createJob(fields);
     running = { job, abort: new AbortController() };
     const final = await api.followJob(job, (_, update) => form.showProgress(update), running.abort.signal);
-    if (final.status === "succeeded") await results.show(final, describedAs);
+    if (final.status === "succeeded") {
+      changedFrom = from;
+      await results.show(final, describedAs);
+      $("replace").hidden = !changedFrom;
+    }
     else if (final.status === "cancelled") show("Cancelled.");
     else show(final.error ? final.error.message : "The generation failed.", true);
   } catch (error) {
@@ -57,9 +81,12 @@ async function cancel() {
   try { await api.cancelJob(running.job.id); } catch (error) { explain(error); }
 }
 
+// Variations of the chosen picture: the same prompt, redrawn from that picture with new seeds.
 function moreLikeThis() {
-  const { seed, ...fields } = lastRequest.fields;  // new seeds
-  generate({ fields, describedAs: lastRequest.describedAs });
+  const image = results.selectedImage();
+  if (!image) return;
+  const { seed, image: _, strength, size, ...fields } = lastRequest.fields;
+  generate({ fields: { ...fields, image_id: image.id, strength: 0.5 }, describedAs: lastRequest.describedAs }, changedFrom);
 }
 
 async function signInInteractively() {
@@ -83,6 +110,10 @@ async function start() {
   $("cancel").addEventListener("click", cancel);
   $("insert").addEventListener("click", () => results.insertSelected());
   $("more").addEventListener("click", moreLikeThis);
+  $("replace").addEventListener("click", replaceOriginal);
+  $("change-selected").hidden = !features().changePicture;
+  $("change-selected").addEventListener("click", () => change.start());
+  $("stop-changing").addEventListener("click", () => change.stop());
   $("sign-in").addEventListener("click", signInInteractively);
   $("app").setAttribute("aria-busy", "false");
   $("prompt").focus();

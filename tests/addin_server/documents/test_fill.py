@@ -117,7 +117,7 @@ def test_bad_targets_list_every_problem():
     with pytest.raises(DocumentError) as raised:
         parse_fill_options({"targets": [{"slide": 0}, {"prompt": "x", "width": -1, "colour": "red"}], "font": 1})
     assert raised.value.problems == [
-        "font: unknown option (known: targets, style, seed, seed_policy, model)",
+        "font: unknown option (known: targets, style, restyle, strength, pictures, seed, seed_policy, model)",
         "targets[0].prompt: required, a non-empty string",
         "targets[0].slide: must be a number from 1",
         "targets[1].colour: unknown field",
