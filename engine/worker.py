@@ -28,7 +28,7 @@ from engine.errors import EngineError
 from engine.job_board import JobBoard
 from engine.local import LocalEngine
 from engine.model_sources import ModelRegistry
-from engine.settings import EngineSettings, LoadOptions
+from engine.settings import EngineSettings
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +208,3 @@ def _write_atomically(path: Path, data: bytes) -> None:
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
     temporary.write_bytes(data)
     os.replace(temporary, path)
-
-
-__all__ = ["EngineWorker", "LoadOptions", "WorkerOptions"]
