@@ -135,6 +135,10 @@
               background: { fill: { setPictureOrTextureFill(options) {
                 requireSet("PowerPointApi", "1.10");
                 pictureProblems(options.imageBase64).forEach(fail);
+                // Office's typings make transparency (0-1) required; Office refuses the call without it.
+                if (typeof options.transparency !== "number" || options.transparency < 0 || options.transparency > 1) {
+                  fail("setPictureOrTextureFill needs a transparency from 0 to 1");
+                }
                 calls.push({ call: "setPictureOrTextureFill", data: options.imageBase64 });
               } } },
             }),

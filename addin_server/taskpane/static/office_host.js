@@ -86,7 +86,7 @@ function putPictureOnSlide(base64, { left, top, width, height }) {
 async function setSlideBackground(base64) {
   await PowerPoint.run(async (context) => {
     const slide = context.presentation.getSelectedSlides().getItemAt(0);
-    slide.background.fill.setPictureOrTextureFill({ imageBase64: base64 });
+    slide.background.fill.setPictureOrTextureFill({ imageBase64: base64, transparency: 0 });  // transparency is required
     await context.sync();
   });
 }
