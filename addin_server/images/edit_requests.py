@@ -10,6 +10,7 @@ import binascii
 import dataclasses
 from typing import Any
 
+from PIL import Image
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from addin_server.errors import BadRequest, NotFound, PayloadTooLarge
@@ -50,7 +51,7 @@ def openai_variation(
     decoded = read_picture(picture, "image", services().config.server.max_upload_pixels)
     body["prompt"] = body.get("prompt") or stored_prompt(decoded) or VARIATION_PROMPT
     parsed = parse_openai_request(body, model_names, limits)
-    generation = with_picture(parsed.generation, picture, None, VARIATION_STRENGTH)
+    generation = with_decoded_picture(parsed.generation, decoded, None, VARIATION_STRENGTH)
     return dataclasses.replace(parsed, generation=generation)
 
 
@@ -86,6 +87,13 @@ def with_picture(
     max_pixels = services().config.server.max_upload_pixels
     decoded = read_picture(picture, "image", max_pixels)
     repaint = repaint_mask(read_picture(mask, "mask", max_pixels), decoded) if mask is not None else None
+    return with_decoded_picture(generation, decoded, repaint, strength)
+
+
+def with_decoded_picture(
+    generation: GenerationRequest, decoded: Image.Image, repaint: Image.Image | None, strength: float | None
+) -> GenerationRequest:
+    """The generation, changing an already decoded picture (and repaint mask), fitted to the size it will be."""
     limits = services().engine.limits(generation.model)
     size = (generation.width, generation.height) if generation.width and generation.height else None
     fitted = fit_for_edit(decoded, repaint, limits, size)

@@ -194,7 +194,9 @@ class JobService:
             status = self.engine.status(job_id)
         except UnknownJob:  # held by another worker process: the store is all we know
             return JobView(record, record.state, Progress())
-        if status.state in (JobState.CANCELLED, JobState.FAILED) and job_id not in self._recordings:
+        with self._lock:
+            recorded_here = job_id in self._recordings
+        if status.state in (JobState.CANCELLED, JobState.FAILED) and not recorded_here:
             # Ended without images while another web process records it: say so now, as that one will.
             self.store.finish_job(job_id, status.state, error=status.error, error_kind=status.error_kind)
         if status.state.is_final:  # finished in the engine; its images are being saved

@@ -32,11 +32,16 @@ def as_json(model: Any) -> dict[str, Any]:
     return model.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
+def adaptive_card(body: list[Any]) -> dict[str, Any]:
+    """An Adaptive Card 1.5 (Teams' highest) with `body`, as the JSON a card attachment carries."""
+    card = AdaptiveCard(version="1.5", body=body)
+    return {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", **as_json(card)}
+
+
 def picture_card(image: ImageRecord, picture_url: str) -> dict[str, Any]:
     """The picture with its prompt as title and alt text, and what made it."""
-    card = AdaptiveCard(
-        version="1.5",
-        body=[
+    return adaptive_card(
+        [
             TextBlock(text=image.prompt, wrap=True, weight="Bolder", max_lines=4),
             Image(url=picture_url, alt_text=image.prompt, size="Stretch"),
             TextBlock(
@@ -46,18 +51,15 @@ def picture_card(image: ImageRecord, picture_url: str) -> dict[str, Any]:
                 size="Small",
                 is_subtle=True,
             ),
-        ],
+        ]
     )
-    return {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", **as_json(card)}
 
 
 def notice_card(title: str, text: str) -> dict[str, Any]:
     """A title and a sentence: the help card, "not allowed", "try again"."""
-    card = AdaptiveCard(
-        version="1.5",
-        body=[TextBlock(text=title, weight="Bolder", size="Medium", wrap=True), TextBlock(text=text, wrap=True)],
+    return adaptive_card(
+        [TextBlock(text=title, weight="Bolder", size="Medium", wrap=True), TextBlock(text=text, wrap=True)]
     )
-    return {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", **as_json(card)}
 
 
 def card_attachment(card: dict[str, Any]) -> MessagingExtensionAttachment:
