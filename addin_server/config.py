@@ -318,9 +318,10 @@ class Config:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
         """Read every setting from `env` (default: the process's environment), then `validate()`."""
         env = os.environ if env is None else env
+        server = load_settings(ServerSettings, env)
         config = cls(
-            engine=load_settings(EngineSettings, env),
-            server=load_settings(ServerSettings, env),
+            engine=load_settings(EngineSettings, env).with_compile_cache_in(server.instance_path),
+            server=server,
             identity=load_settings(IdentitySettings, env),
             teams=load_settings(TeamsSettings, env),
             copilot=load_settings(CopilotSettings, env),

@@ -16,6 +16,10 @@ from engine.errors import ModelNotFound
 #: The file's name inside a model folder.
 ENGINE_DEFAULTS_FILE = "engine_defaults.json"
 
+#: Few-step presets, in the same format, for distilled models whose pipeline defaults (50 steps, guidance 7.5)
+#: would be slow and wrong: SD-Turbo and SDXL-Turbo (1-4 steps, guidance 0), FLUX.1-schnell (4 steps).
+PRESETS_DIR = Path(__file__).parent / "presets"
+
 
 @dataclass(frozen=True)
 class ModelDefaults:
@@ -52,6 +56,16 @@ class ModelDefaults:
         if data.get("known_words") is not None:
             data["known_words"] = tuple(data["known_words"])
         return cls(**data)
+
+    @classmethod
+    def preset_for(cls, location: str) -> ModelDefaults:
+        """The few-step preset whose name ends `location` (a repo id such as `stabilityai/sd-turbo`, or a folder
+        named after it), or all None. The model folder's own `engine_defaults.json` still wins."""
+        name = Path(location.rstrip("/")).name.lower()
+        for preset in sorted(PRESETS_DIR.glob("*.json")):
+            if name == preset.stem or name.endswith("--" + preset.stem):  # the cache's models--org--name folders
+                return cls(**json.loads(preset.read_text()))
+        return cls()
 
     def write(self, folder: Path) -> Path:
         """Write the fields that are set, in declaration order."""

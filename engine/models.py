@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -20,12 +21,17 @@ from typing import Any
 import torch
 
 from engine.api import ModelLimits
+from engine.compiled_modules import BackgroundCompiler
 from engine.errors import InvalidRequest, ModelNotFound
+from engine.hardware import Hardware
 from engine.model_defaults import ModelDefaults
 from engine.model_sources import EMBEDDED_MODEL_DIR, ModelSource
 from engine.prompt_words import keep_known_words
 from engine.schedulers import SchedulerChoice
 from engine.settings import LoadOptions
+from engine.speed_plan import SpeedPlan, apply_speed_plan, choose_speed_plan, denoiser_of
+
+log = logging.getLogger(__name__)
 
 _DTYPES = {
     "float32": torch.float32,
@@ -75,6 +81,9 @@ class LoadedModel:
     #: Image-to-image and inpainting pipelines made from `pipeline` on first use, sharing its weights.
     derived_pipelines: dict[str, Any] = field(default_factory=dict, repr=False)
     _derive_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: The speed levers this model got, and the compiler working on it in the background (None: not compiling).
+    speed: SpeedPlan | None = None
+    compiler: BackgroundCompiler | None = field(default=None, repr=False)
 
     def pipeline_for(self, kind: str) -> Any:
         """The pipeline for a request `kind`: the loaded text-to-image one, or an image-to-image ("edit") or
@@ -120,7 +129,12 @@ def load_model(source: ModelSource, options: LoadOptions | None = None) -> Loade
     pipeline.to(device)
     if hasattr(pipeline, "set_progress_bar_config"):
         pipeline.set_progress_bar_config(disable=True)
-    _apply_speed_options(pipeline, device, options)
+    hardware = Hardware.detect(device.type)
+    plan = choose_speed_plan(options, hardware, pipeline)
+    apply_speed_plan(pipeline, plan)
+    log.info(
+        "model %s on %s, %s: %s", source.name, hardware.describe(), str(dtype).removeprefix("torch."), plan.describe()
+    )
     schedulers = SchedulerChoice(pipeline.scheduler)
     return LoadedModel(
         name=source.name,
@@ -130,7 +144,27 @@ def load_model(source: ModelSource, options: LoadOptions | None = None) -> Loade
         dtype=dtype,
         schedulers=schedulers,
         call_parameters=frozenset(inspect.signature(pipeline.__call__).parameters),
+        speed=plan,
+        compiler=_start_compiling(pipeline, plan, device),
     )
+
+
+def _start_compiling(pipeline: Any, plan: SpeedPlan, device: torch.device) -> BackgroundCompiler | None:
+    """On a GPU, diffusers' regional compile of the denoiser's repeated blocks (seconds, not minutes); on a CPU,
+    the denoiser and VAE decoder gated for background compiling. None when the plan does not compile."""
+    if not plan.compile:
+        return None
+    denoiser = denoiser_of(pipeline)
+    if device.type == "cuda" and getattr(denoiser, "_repeated_blocks", None):
+        denoiser.compile_repeated_blocks(fullgraph=True)
+        return None
+    compiler = BackgroundCompiler(plan.compile_cache_dir, freeze_weights=device.type == "cpu")
+    if denoiser is not None:
+        compiler.gate(denoiser, "denoiser")
+    decoder = getattr(getattr(pipeline, "vae", None), "decoder", None)
+    if decoder is not None:
+        compiler.gate(decoder, "VAE decoder")
+    return compiler
 
 
 @contextmanager
@@ -249,22 +283,6 @@ def _pipeline_with_denoiser_weights(checkpoint: Path, config: Path, dtype: torch
     return pipeline
 
 
-def _apply_speed_options(pipeline: Any, device: torch.device, options: LoadOptions) -> None:
-    if device.type == "cpu":
-        return  # these options cost more than they save on a CPU
-    vae = getattr(pipeline, "vae", None)
-    if options.vae_tiling and vae is not None:
-        vae.enable_tiling()
-    if options.vae_slicing and vae is not None:
-        vae.enable_slicing()
-    denoiser_name = "unet" if getattr(pipeline, "unet", None) is not None else "transformer"
-    denoiser = getattr(pipeline, denoiser_name)
-    if options.channels_last:
-        denoiser.to(memory_format=torch.channels_last)
-    if options.compile:
-        setattr(pipeline, denoiser_name, torch.compile(denoiser, dynamic=True))
-
-
 def _limits_for(pipeline: Any, source: ModelSource, schedulers: SchedulerChoice) -> ModelLimits:
     """Defaults from the pipeline's own signature and config, overridden by the folder's engine_defaults.json."""
     call_defaults = {
@@ -291,6 +309,7 @@ def _limits_for(pipeline: Any, source: ModelSource, schedulers: SchedulerChoice)
         "default_scheduler": schedulers.default_name,
         "schedulers": tuple(schedulers.names()),
     }
+    values.update(ModelDefaults.preset_for(source.location).overrides())
     if source.kind != "hf_cache":
         values.update(ModelDefaults.read(Path(source.config or source.location)).overrides())
     return ModelLimits(**values)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from engine.declared_settings import setting
@@ -11,24 +11,68 @@ from engine.declared_settings import setting
 DTYPE_NAMES = ("float32", "fp32", "float16", "fp16", "bfloat16", "bf16")
 
 
+#: The values of a speed lever: `auto` lets the engine choose from the hardware it finds (and logs its choice).
+LEVER_CHOICES = ("auto", "on", "off")
+
+
 @dataclass(frozen=True)
 class LoadOptions:
-    """How to place a model: device and dtype (None: automatic) and the GPU-only speed options."""
+    """How to place a model (device, dtype) and which speed levers to pull; `speed_plan.py` resolves `auto`."""
 
     device: str | None = setting("ENGINE_DEVICE", None, "`cuda`, `cuda:1`, `mps` or `cpu`", shown_default="automatic")
     dtype: str | None = setting(
         "ENGINE_DTYPE",
         None,
-        "`float32`, `float16` or `bfloat16`; a CPU runs fp32",
+        "`float32`, `float16` or `bfloat16`; automatic is bf16 or fp16 on a GPU, fp32 on a CPU",
         choices=DTYPE_NAMES,
         shown_default="automatic",
     )
-    vae_tiling: bool = setting("ENGINE_VAE_TILING", False, "decode large images in tiles (GPU only)")
-    vae_slicing: bool = setting("ENGINE_VAE_SLICING", False, "decode a batch one image at a time (GPU only)")
-    channels_last: bool = setting(
-        "ENGINE_CHANNELS_LAST", False, "channels-last memory layout for the denoiser (GPU only)"
+    threads: int = setting(
+        "ENGINE_THREADS", 0, "threads for the engine's math (0: one per core this process may use)", minimum=0
     )
-    compile: bool = setting("ENGINE_COMPILE", False, "`torch.compile` the denoiser (GPU only)")
+    channels_last: str = setting(
+        "ENGINE_CHANNELS_LAST",
+        "auto",
+        "channels-last memory layout (`auto`: the VAE everywhere, the denoiser on a GPU)",
+        choices=LEVER_CHOICES,
+    )
+    compile: str = setting(
+        "ENGINE_COMPILE",
+        "auto",
+        "`torch.compile` the denoiser and VAE decoder in the background while serving (`auto`: where a compiler "
+        "is present and a cache folder is known)",
+        choices=LEVER_CHOICES,
+    )
+    compile_cache_dir: Path | None = setting(
+        "ENGINE_COMPILE_CACHE_DIR",
+        None,
+        "where compiled kernels are kept, so a restart does not compile again",
+        shown_default="`compile-cache` in the instance folder",
+    )
+    distinct_prompts: str = setting(
+        "ENGINE_DISTINCT_PROMPTS",
+        "auto",
+        "run the text encoder once per distinct prompt of a batch (`auto`: on for Stable Diffusion pipelines)",
+        choices=LEVER_CHOICES,
+    )
+    vae_slicing: str = setting(
+        "ENGINE_VAE_SLICING",
+        "auto",
+        "decode a batch one image at a time (`auto`: on a CPU, where it is faster)",
+        choices=LEVER_CHOICES,
+    )
+    vae_tiling: str = setting(
+        "ENGINE_VAE_TILING",
+        "auto",
+        "decode large images in tiles (`auto`: on a GPU for models made for 1024 px and more)",
+        choices=LEVER_CHOICES,
+    )
+    fuse_qkv: str = setting(
+        "ENGINE_FUSE_QKV",
+        "auto",
+        "fuse the attention projections where the model has them (`auto`: on a GPU)",
+        choices=LEVER_CHOICES,
+    )
 
 
 @dataclass(frozen=True)
@@ -103,3 +147,10 @@ class EngineSettings:
     preload: bool = setting("ENGINE_PRELOAD", True, "load the default model before serving")
     load: LoadOptions = field(default_factory=LoadOptions)
     queue: QueueSettings = field(default_factory=QueueSettings)
+
+    def with_compile_cache_in(self, instance_folder: Path) -> EngineSettings:
+        """These settings with compiled kernels kept in `instance_folder`/compile-cache, unless a folder is set."""
+        if self.load.compile_cache_dir is not None:
+            return self
+        load = replace(self.load, compile_cache_dir=instance_folder.resolve() / "compile-cache")
+        return replace(self, load=load)

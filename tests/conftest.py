@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import shutil
 import socket
 from pathlib import Path
@@ -12,6 +13,10 @@ from typing import Any
 import pytest
 
 from tests import tiny_pipelines
+
+# Servers and engines the tests start would otherwise compile their models in the background on the same two
+# cores the tests run on; tests/engine/test_speed.py turns it on where it is the subject.
+os.environ.setdefault("ENGINE_COMPILE", "off")
 
 
 def _is_local(address: Any) -> bool:

@@ -11,7 +11,9 @@ def test_defaults_serve_the_embedded_model_with_sane_limits():
     engine = Config.from_env({}).engine
     assert engine.models == "" and engine.default_model == ""
     assert (engine.max_batch, engine.max_queue, engine.max_queued_images_per_owner) == (8, 256, 128)
-    assert engine.load.device is None and not engine.load.compile
+    assert engine.load.device is None and engine.load.compile == "auto" and engine.load.threads == 0
+    # Compiled kernels are kept beside the server's other files, so a restart does not compile again.
+    assert engine.load.compile_cache_dir == (Config.from_env({}).server.instance_path.resolve() / "compile-cache")
 
 
 def test_values_are_read_and_cast():
@@ -19,12 +21,14 @@ def test_values_are_read_and_cast():
         {
             "ENGINE_MAX_BATCH": "4",
             "ENGINE_MAX_WAIT_MS": "12.5",
-            "ENGINE_COMPILE": "yes",
+            "ENGINE_COMPILE": "on",
+            "ENGINE_COMPILE_CACHE_DIR": "/var/cache/engine",
             "ENGINE_DEVICE": "cuda:1",
             "ENGINE_MODEL": "/models/sd",
         }
     ).engine
-    assert engine.max_batch == 4 and engine.max_wait_ms == 12.5 and engine.load.compile
+    assert engine.max_batch == 4 and engine.max_wait_ms == 12.5 and engine.load.compile == "on"
+    assert str(engine.load.compile_cache_dir) == "/var/cache/engine"
     assert engine.load.device == "cuda:1" and engine.default_model == "/models/sd"
 
 
@@ -34,7 +38,8 @@ def test_values_are_read_and_cast():
         ("ENGINE_MAX_BATCH", "many", "ENGINE_MAX_BATCH must be a whole number, got 'many'"),
         ("ENGINE_MAX_BATCH", "0", "ENGINE_MAX_BATCH must be at least 1, got 0"),
         ("ENGINE_MAX_WAIT_MS", "soon", "ENGINE_MAX_WAIT_MS must be a number, got 'soon'"),
-        ("ENGINE_COMPILE", "maybe", "ENGINE_COMPILE must be true or false, got 'maybe'"),
+        ("ENGINE_COMPILE", "maybe", "ENGINE_COMPILE must be auto, on or off, got 'maybe'"),
+        ("ENGINE_THREADS", "-1", "ENGINE_THREADS must be at least 0, got -1"),
     ],
 )
 def test_a_bad_value_names_its_variable(variable, value, message):

@@ -6,6 +6,9 @@
   window.microsoftTeams = {
     app: {
       initialize: async () => { calls.push({ call: "app.initialize" }); },
+      // `config.locale` and `config.theme` ("default", "dark" or "contrast"), as Teams' context gives them.
+      getContext: async () => ({ app: { locale: config.locale || "en-us", theme: config.theme || "default" } }),
+      registerOnThemeChangeHandler: (handler) => { window.__teamsThemeHandler = handler; },
     },
     authentication: {
       getAuthToken: async (request) => {

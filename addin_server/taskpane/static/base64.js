@@ -1,5 +1,7 @@
+// @ts-check
 // Raw base64 of binary data, as Office wants pictures (no data: prefix). Chunked: spreading a whole
 // picture into String.fromCharCode overflows the call stack.
+/** @param {ArrayBuffer} buffer */
 export function toBase64(buffer) {
   const bytes = new Uint8Array(buffer);
   let binary = "";

@@ -1,13 +1,18 @@
+// @ts-check
 // "Change the selected picture": reads the picture selected in the slide or document, shows it, and turns the
 // next generation into an edit of it (with a strength); afterwards Replace puts the chosen variation in its
 // place. Only office_host.js talks to Office.
+import { byId, imageById, inputById, messageOf, textAreaById } from "./dom.js";
 import { selectedPicture } from "./office_host.js";
+import { t } from "./strings.js";
 
-const $ = (id) => document.getElementById(id);
+/** @typedef {import("./office_host.js").SelectedPicture} SelectedPicture */
 
 export class PictureChange {
+  /** @param {(message: string, isError?: boolean) => void} show */
   constructor(show) {
-    this.show = show;  // (message, isError) => void
+    this.show = show;
+    /** @type {SelectedPicture | null} */
     this.original = null;
   }
 
@@ -18,28 +23,29 @@ export class PictureChange {
     try {
       picture = await selectedPicture();
     } catch (error) {
-      return this.show(`Office could not read the selected picture: ${error.message}`, true);
+      return this.show(t("readSelectedFailed", { reason: messageOf(error) }), true);
     }
-    if (!picture) return this.show("Select a picture in the document first, then choose Change the selected picture.", true);
+    if (!picture) return this.show(t("selectFirst"), true);
     this.original = picture;
-    $("changing-picture").src = `data:image/png;base64,${picture.base64}`;
-    $("changing").hidden = false;
-    if (picture.altText && !$("prompt").value.trim()) $("prompt").value = picture.altText;
-    $("generate").textContent = "Change";
+    imageById("changing-picture").src = `data:image/png;base64,${picture.base64}`;
+    byId("changing").hidden = false;
+    const prompt = textAreaById("prompt");
+    if (picture.altText && !prompt.value.trim()) prompt.value = picture.altText;
+    byId("generate").textContent = t("change");
     this.show("");
-    $("prompt").focus();
+    prompt.focus();
   }
 
   stop() {
     this.original = null;
-    $("changing").hidden = true;
-    $("changing-picture").removeAttribute("src");
-    $("generate").textContent = "Generate";
-    $("replace").hidden = true;
+    byId("changing").hidden = true;
+    imageById("changing-picture").removeAttribute("src");
+    byId("generate").textContent = t("generate");
+    byId("replace").hidden = true;
   }
 
   // The job's picture fields while a picture is being changed.
   fields() {
-    return this.active ? { image: this.original.base64, strength: Number($("strength").value) } : {};
+    return this.original ? { image: this.original.base64, strength: Number(inputById("strength").value) } : {};
   }
 }

@@ -1,55 +1,75 @@
+// @ts-check
 // The variations of the last job: choose one, insert it where the person is working.
-import { imageTile } from "./tiles.js";
+import { byId } from "./dom.js";
+import { setEnabled } from "./form.js";
+import { t } from "./strings.js";
+import { arrowKeysChoose, imageTile, markChosen } from "./tiles.js";
 
-const $ = (id) => document.getElementById(id);
+/** @typedef {import("./form.js").Job} Job */
+/** @typedef {import("./api.js").Api} Api */
+/** A variation with its bytes. @typedef {{ id: string, url: string, seed: number, base64: string, width: number, height: number }} Variation */
+/** @typedef {(image: Variation, altText: string, asBackground: boolean) => Promise<void>} Insert */
 
 export class Results {
+  /** @param {Api} api @param {Insert} insert */
   constructor(api, insert) {
     this.api = api;
-    this.insert = insert;  // async (image, altText, asBackground) => message shown on success
+    this.insert = insert;
+    /** @type {Variation[]} */
     this.images = [];
+    /** @type {number | null} */
     this.selected = null;
     this.altText = "";
+    arrowKeysChoose(byId("grid"), (index) => this.select(index));
   }
 
+  /** @param {Job} job @param {string} describedAs */
   async show(job, describedAs) {
     this.altText = describedAs || job.request.prompt;
-    this.images = await Promise.all(job.images.map(async (image) => ({ ...image, base64: await this.api.imageBase64(image.url) })));
-    $("grid").replaceChildren(...this.images.map((image, index) => imageTile({
+    this.images = await Promise.all(job.images.map((image) => this.withPixels(image)));
+    byId("grid").replaceChildren(...this.images.map((image, index) => imageTile({
       base64: image.base64,
-      label: `Variation ${index + 1}, seed ${image.seed}`,
-      alt: `${this.altText} (variation ${index + 1})`,
+      label: t("variationLabel", { index: index + 1, seed: image.seed }),
+      alt: t("variationAlt", { prompt: this.altText, index: index + 1 }),
       onClick: () => this.select(index),
       option: true,
     })));
     this.showIgnoredWords(job.ignored_words || [], describedAs);
-    $("results").hidden = false;
+    byId("pending").hidden = true;
+    byId("results").hidden = false;
     this.select(0);
-    $("grid").querySelector("button").focus();
+    /** @type {HTMLElement} */ (byId("grid").querySelector("[role=option]")).focus();
+  }
+
+  /** @param {{ id: string, url: string, seed: number, width: number, height: number }} image @returns {Promise<Variation>} */
+  async withPixels(image) {
+    return { ...image, base64: await this.api.imageBase64(image.url) };
   }
 
   // The person's own words the model left out (not the style preset's), so they know why the picture differs.
+  /** @param {string[]} ignored @param {string} describedAs */
   showIgnoredWords(ignored, describedAs) {
     const own = new Set((describedAs || "").toLowerCase().match(/[a-z]+/g) || []);
     const unknown = ignored.filter((word) => own.has(word));
-    $("ignored").textContent = unknown.length ? `This model does not know: ${unknown.join(", ")}` : "";
-    $("ignored").hidden = !unknown.length;
+    byId("ignored").textContent = unknown.length ? t("unknownWords", { words: unknown.join(", ") }) : "";
+    byId("ignored").hidden = !unknown.length;
   }
 
+  /** @param {number} index */
   select(index) {
     this.selected = index;
-    $("grid").querySelectorAll("button").forEach((button, i) => button.setAttribute("aria-selected", String(i === index)));
-    $("insert").disabled = false;
+    markChosen(byId("grid"), index);
+    setEnabled(byId("insert"), true);
   }
 
   selectedImage() {
-    return this.images[this.selected] || null;
+    return this.selected === null ? null : this.images[this.selected] || null;
   }
 
   async insertSelected() {
-    const image = this.images[this.selected];
+    const image = this.selectedImage();
     if (!image) return;
-    const asBackground = document.querySelector("input[name=placement]:checked").value === "background";
-    await this.insert(image, this.altText, asBackground);
+    const placement = /** @type {HTMLInputElement | null} */ (document.querySelector("input[name=placement]:checked"));
+    await this.insert(image, this.altText, placement?.value === "background");
   }
 }

@@ -1,15 +1,23 @@
+// @ts-check
 // Who the pane acts for. Nothing in local mode. With Entra ID: nested app authentication (MSAL.js over
 // Office's bridge) where the host has it, else Office SSO (getAccessToken), else the sign-in dialog.
 import { ApiError } from "./api.js";
 import { nestedAppAuthSupported, officeSsoToken, openSignInDialog } from "./office_host.js";
+import { t } from "./strings.js";
 
-const signInNeeded = () => new ApiError(401, { error: { message: "Sign in to generate images.", code: "sign_in_needed" } });
+/** The page's sign-in settings (from the server).
+ * @typedef {{ signIn: string, clientId: string, authority: string, msalUrl: string, scopes: string[] }} SignInSettings */
+
+const signInNeeded = () => new ApiError(401, { error: { message: t("signInToGenerate"), code: "sign_in_needed" } });
 
 export class SignIn {
+  /** @param {SignInSettings} settings */
   constructor(settings) {
     this.settings = settings;
-    this.dialogToken = null;  // from the sign-in dialog, once the person used it
-    this.nestedApp = null;    // a promise of MSAL's nestable app, made on first use
+    /** @type {string | null} from the sign-in dialog, once the person used it */
+    this.dialogToken = null;
+    /** @type {ReturnType<Window["msal"]["createNestablePublicClientApplication"]> | null} made on first use */
+    this.nestedApp = null;
   }
 
   get nested() {
@@ -17,6 +25,7 @@ export class SignIn {
   }
 
   // A token for this server, without asking the person anything; throws a 401 ApiError when they must sign in.
+  /** @returns {Promise<string | null>} */
   async token() {
     if (this.settings.signIn === "local") return null;
     if (this.dialogToken) return this.dialogToken;
@@ -42,22 +51,25 @@ export class SignIn {
   }
 
   app() {
-    if (!this.nestedApp) {
-      this.nestedApp = loadScript(this.settings.msalUrl).then(() => window.msal.createNestablePublicClientApplication({
+    let app = this.nestedApp;
+    if (!app) {
+      app = loadScript(this.settings.msalUrl).then(() => window.msal.createNestablePublicClientApplication({
         auth: { clientId: this.settings.clientId, authority: this.settings.authority },
       }));
-      this.nestedApp.catch(() => { this.nestedApp = null; });  // try again next time
+      app.catch(() => { this.nestedApp = null; });  // try again next time
+      this.nestedApp = app;
     }
-    return this.nestedApp;
+    return app;
   }
 }
 
 // MSAL.js is only fetched where it is used.
+/** @param {string} url @returns {Promise<void>} */
 function loadScript(url) {
   return new Promise((resolve, reject) => {
     const script = document.createElement("script");
     script.src = url;
-    script.onload = resolve;
+    script.onload = () => resolve();
     script.onerror = () => reject(new Error(`could not load ${url}`));
     document.head.append(script);
   });
