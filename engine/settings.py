@@ -39,8 +39,8 @@ class LoadOptions:
     compile: str = setting(
         "ENGINE_COMPILE",
         "auto",
-        "`torch.compile` the denoiser and VAE decoder in the background while serving (`auto`: where a compiler "
-        "is present and a cache folder is known)",
+        "`torch.compile` the denoiser and VAE decoder in the background while serving (`auto`: on a GPU, and on "
+        "a CPU with 4 cores or more, where a compiler and a cache folder are at hand)",
         choices=LEVER_CHOICES,
     )
     compile_cache_dir: Path | None = setting(
