@@ -41,6 +41,7 @@ from engine.pipeline_call import (
     free_accelerator_memory,
     is_out_of_memory,
     run_pipeline,
+    run_warm_up,
 )
 from engine.settings import EngineSettings
 
@@ -234,7 +235,7 @@ class LocalEngine:
         try:
             loaded = load_model(source, self.settings.load)
             if loaded.compiler is not None:
-                _queue_first_shapes(loaded)
+                run_warm_up(loaded)
         except BaseException as error:
             outcome["error"] = error
             loaded_event.set()
@@ -394,10 +395,3 @@ def _batch_deadline(first: Job, batch: list[Job], max_wait_s: float) -> float:
     `MAX_WAIT_STRETCH` waits after its first job."""
     newest = max(job.created_at for job in batch)
     return min(newest + max_wait_s, first.created_at + MAX_WAIT_STRETCH * max_wait_s)
-
-
-def _queue_first_shapes(loaded: LoadedModel) -> None:
-    """One throwaway single-step image at the model's default size, so the background compiler starts on the
-    shapes of the commonest request (one picture) before the first one arrives."""
-    warm_up = GenerationRequest(prompt="warm up", steps=1, seed=0).resolved(loaded.name, loaded.limits)
-    run_pipeline(loaded, [warm_up], lambda step, total: None)

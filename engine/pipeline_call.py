@@ -88,6 +88,13 @@ def run_pipeline(loaded: LoadedModel, requests: Sequence[GenerationRequest], on_
     return images
 
 
+def run_warm_up(loaded: LoadedModel) -> None:
+    """One throwaway single-step image at the model's default size, so a background compiler starts on the
+    shapes of the commonest request (one picture) before the first one arrives."""
+    warm_up = GenerationRequest(prompt="warm up", steps=1, seed=0).resolved(loaded.name, loaded.limits)
+    run_pipeline(loaded, [warm_up], lambda step, total: None)
+
+
 def _distinct_prompt_embeddings(
     pipeline: Any, prompts: list[str], negatives: list[str] | None, guidance_scale: float
 ) -> dict[str, Any]:

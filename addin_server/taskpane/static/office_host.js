@@ -91,17 +91,7 @@ async function insertOnSlide(base64, image, altText) {
   const width = slide.width * 0.5;
   const height = width * image.height / image.width;
   await putPictureOnSlide(base64, { left: (slide.width - width) / 2, top: (slide.height - height) / 2, width, height });
-  if (!features().altText) return;
-  await PowerPoint.run(async (context) => {
-    const shapes = context.presentation.getSelectedSlides().getItemAt(0).shapes;
-    shapes.load("items");
-    await context.sync();
-    const picture = shapes.items[shapes.items.length - 1];
-    picture.name = t("generatedImage");
-    picture.altTextTitle = t("generatedImage");
-    picture.altTextDescription = altText;
-    await context.sync();
-  });
+  if (features().altText) await nameNewestShape(altText, { withTitle: true });
 }
 
 // The one universal way to put a picture on a slide, at a place and size in points.
@@ -188,14 +178,21 @@ export async function placeByPicture(image, original, { altText, replace }) {
   const originalLeft = original.left || 0;
   const left = replace ? originalLeft : Math.min(originalLeft + original.width + 12, Math.max(0, slide.width - original.width));
   await putPictureOnSlide(base64, { left, top: original.top || 0, width: original.width, height });
+  await nameNewestShape(altText, { withTitle: false, removeId: replace ? original.id : undefined });
+}
+
+// Name the picture just put on the slide (the newest shape) and give it `altText`; remove the shape `removeId`.
+/** @param {string} altText @param {{ withTitle: boolean, removeId?: string }} options */
+async function nameNewestShape(altText, { withTitle, removeId }) {
   await PowerPoint.run(async (context) => {
     const shapes = context.presentation.getSelectedSlides().getItemAt(0).shapes;
     shapes.load("items");
     await context.sync();
     const picture = shapes.items[shapes.items.length - 1];
     picture.name = t("generatedImage");
+    if (withTitle) picture.altTextTitle = t("generatedImage");
     picture.altTextDescription = altText;
-    if (replace && original.id) shapes.getItem(original.id).delete();
+    if (removeId) shapes.getItem(removeId).delete();
     await context.sync();
   });
 }
