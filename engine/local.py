@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from concurrent.futures import Future
 
 from engine.admission import Admission
 from engine.api import (
@@ -96,17 +96,11 @@ class LocalEngine:
                 if source.name in self._models:
                     return self._models[source.name]
             log.info("loading model %s from %s", source.name, source.location)
-            outcome: dict[str, Any] = {}
-            loaded_event = threading.Event()
-            owner = threading.Thread(
-                target=self._owner_loop, args=(source, outcome, loaded_event), name=f"engine-{source.name}"
-            )
+            loading: Future[LoadedModel] = Future()
+            owner = threading.Thread(target=self._owner_loop, args=(source, loading), name=f"engine-{source.name}")
             owner.daemon = True
             owner.start()
-            loaded_event.wait()
-            if "error" in outcome:
-                raise outcome["error"]
-            return outcome["model"]
+            return loading.result()
 
     def model_names(self) -> list[str]:
         return self.registry.names()
@@ -231,14 +225,13 @@ class LocalEngine:
 
     # -- the owner thread ------------------------------------------------------------------------------
 
-    def _owner_loop(self, source: ModelSource, outcome: dict[str, Any], loaded_event: threading.Event) -> None:
+    def _owner_loop(self, source: ModelSource, loading: Future[LoadedModel]) -> None:
         try:
             loaded = load_model(source, self.settings.load)
             if loaded.compiler is not None:
                 run_warm_up(loaded)
         except BaseException as error:
-            outcome["error"] = error
-            loaded_event.set()
+            loading.set_exception(error)
             return
         # A pipeline is ~500k Python objects that live as long as the process; a full collection walking them
         # takes ~250 ms on a small CPU and stalls every thread. Freeze them out of the collector.
@@ -248,8 +241,7 @@ class LocalEngine:
             self._models[source.name] = loaded
             self._queues[source.name] = JobQueue()
             self._owners[source.name] = threading.current_thread()
-        outcome["model"] = loaded
-        loaded_event.set()
+        loading.set_result(loaded)
         while True:
             batch = self._next_batch(source.name)
             if batch is None:

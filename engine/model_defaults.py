@@ -41,8 +41,11 @@ class ModelDefaults:
     def read(cls, folder: Path) -> ModelDefaults:
         """The folder's defaults, or all None when it has no such file; a malformed file names its problem."""
         path = Path(folder) / ENGINE_DEFAULTS_FILE
-        if not path.is_file():
-            return cls()
+        return cls.from_file(path) if path.is_file() else cls()
+
+    @classmethod
+    def from_file(cls, path: Path) -> ModelDefaults:
+        """The defaults in the file at `path`; a malformed file names its problem."""
         try:
             data = json.loads(path.read_text())
         except ValueError as error:
@@ -64,7 +67,7 @@ class ModelDefaults:
         name = Path(location.rstrip("/")).name.lower()
         for preset in sorted(PRESETS_DIR.glob("*.json")):
             if name == preset.stem or name.endswith("--" + preset.stem):  # the cache's models--org--name folders
-                return cls(**json.loads(preset.read_text()))
+                return cls.from_file(preset)
         return cls()
 
     def write(self, folder: Path) -> Path:

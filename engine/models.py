@@ -29,7 +29,7 @@ from engine.model_sources import EMBEDDED_MODEL_DIR, ModelSource
 from engine.prompt_words import keep_known_words
 from engine.schedulers import SchedulerChoice
 from engine.settings import LoadOptions
-from engine.speed_plan import SpeedPlan, apply_speed_plan, choose_speed_plan, denoiser_of
+from engine.speed_plan import SpeedPlan, apply_speed_plan, choose_speed_plan, denoiser_of, native_size
 
 log = logging.getLogger(__name__)
 
@@ -291,13 +291,7 @@ def _limits_for(pipeline: Any, source: ModelSource, schedulers: SchedulerChoice)
         if parameter.default is not inspect.Parameter.empty
     }
     vae_scale = int(getattr(pipeline, "vae_scale_factor", 8) or 8)
-    sample_size = getattr(pipeline, "default_sample_size", None)
-    denoiser = getattr(pipeline, "unet", None) or getattr(pipeline, "transformer", None)
-    if sample_size is None and denoiser is not None:
-        sample_size = getattr(denoiser.config, "sample_size", 64)
-    if isinstance(sample_size, (list, tuple)):
-        sample_size = sample_size[0]
-    native = int(sample_size or 64) * vae_scale
+    native = native_size(pipeline)
     values: dict[str, Any] = {
         "default_width": native,
         "default_height": native,

@@ -95,7 +95,7 @@ def choose_speed_plan(options: LoadOptions, hardware: Hardware, pipeline: Any) -
             compile_note = f"{hardware.cores} cores: compiling would slow serving for minutes (ENGINE_COMPILE=on)"
         else:
             compile_automatic = True
-    native = _native_size(pipeline)
+    native = native_size(pipeline)
     return SpeedPlan(
         threads=options.threads or hardware.cores,
         channels_last_vae=lever(options.channels_last, on_cpu or on_gpu),
@@ -153,10 +153,13 @@ def takes_prompt_embeddings(pipeline: Any) -> bool:
     return parameters[: len(_SD_ENCODE_PROMPT)] == _SD_ENCODE_PROMPT and "prompt_embeds" in call
 
 
-def _native_size(pipeline: Any) -> int:
+def native_size(pipeline: Any) -> int:
+    """The side, in pixels, the pipeline's model was made for: its sample size times the VAE's scale."""
     scale = int(getattr(pipeline, "vae_scale_factor", 8) or 8)
+    sample = getattr(pipeline, "default_sample_size", None)
     denoiser = denoiser_of(pipeline)
-    sample = getattr(getattr(denoiser, "config", None), "sample_size", 64) or 64
+    if sample is None and denoiser is not None:
+        sample = getattr(denoiser.config, "sample_size", 64)
     if isinstance(sample, (list, tuple)):
         sample = sample[0]
-    return int(sample) * scale
+    return int(sample or 64) * scale
