@@ -7,8 +7,8 @@ process, see `PlainPipeline`):
 - one request: engine latency ÷ plain latency (target ≤ 0.7);
 - eight requests at once through the engine against eight plain calls one after another: images/s ratio
   (target ≥ 2.5);
-- the largest per-pixel difference (0–255) between the engine's and the plain pipeline's pictures for the
-  same seeds;
+- the largest and the mean per-pixel difference (0–255) between the engine's and the plain pipeline's pictures
+  for the same seeds, and the share of values within 4;
 - how long the first request waits after start-up, and how long the background compiler takes.
 The last line is one JSON object with those figures.
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import multiprocessing
 import statistics
 import sys
@@ -136,7 +137,7 @@ def measure(name: str, folder: Path, args: argparse.Namespace, cache_dir: Path) 
 
     singles: dict[str, list[float]] = {"plain": [], "engine": []}
     walls: dict[str, list[float]] = {"plain": [], "engine": []}
-    largest_difference = 0
+    differences: list[np.ndarray] = []
     for round_index in range(args.rounds):
         one, many = requests(1, round_index), requests(CONCURRENCY, round_index)
         plain_s, plain_one = plain.pictures(one[0])
@@ -148,11 +149,12 @@ def measure(name: str, folder: Path, args: argparse.Namespace, cache_dir: Path) 
         walls["plain"].append(sum(seconds for seconds, _ in plain_many))
         walls["engine"].append(engine_many_s)
         plain_all = plain_one + [pictures[0] for _, pictures in plain_many]
-        for ours, theirs in zip(engine_one + engine_many, plain_all):
-            largest_difference = max(largest_difference, int(np.abs(ours - theirs).max()))
+        differences += [np.abs(ours - theirs).ravel() for ours, theirs in zip(engine_one + engine_many, plain_all)]
     plain.close()
     engine.close()
 
+    difference = np.concatenate(differences)
+    largest_difference = int(difference.max())
     single_plain, single_engine = statistics.median(singles["plain"]), statistics.median(singles["engine"])
     plain_rate = CONCURRENCY / statistics.median(walls["plain"])
     engine_rate = CONCURRENCY / statistics.median(walls["engine"])
@@ -160,6 +162,7 @@ def measure(name: str, folder: Path, args: argparse.Namespace, cache_dir: Path) 
         "model": name,
         "size": f"{loaded.limits.default_width}x{loaded.limits.default_height}",
         "steps": loaded.limits.default_steps,
+        "runtime": loaded.runtime,
         "speed_plan": loaded.speed.describe() if loaded.speed else "",
         "single_plain_s": round(single_plain, 3),
         "single_engine_s": round(single_engine, 3),
@@ -168,17 +171,20 @@ def measure(name: str, folder: Path, args: argparse.Namespace, cache_dir: Path) 
         "engine_concurrent_images_per_s": round(engine_rate, 2),
         "concurrent_throughput_ratio": round(engine_rate / plain_rate, 3),
         "max_pixel_difference": largest_difference,
+        "mean_pixel_difference": round(float(difference.mean()), 3),
+        "share_within_4": round(float((difference <= 4).mean()), 4),
         "load_s": round(load_s, 1),
         "first_request_s": round(first_request_s, 2),
         "background_compile_s": round(compile_s, 1),
     }
     print(
-        f"{name} ({figures['size']}, {figures['steps']} steps; {figures['speed_plan']}):\n"
+        f"{name} ({figures['size']}, {figures['steps']} steps, {figures['runtime']}; {figures['speed_plan']}):\n"
         f"  one request      plain {single_plain:.3f} s, engine {single_engine:.3f} s, "
         f"ratio {figures['single_latency_ratio']} (target <= 0.7)\n"
         f"  {CONCURRENCY} requests       plain one by one {plain_rate:.2f} images/s, engine at once "
         f"{engine_rate:.2f} images/s, ratio {figures['concurrent_throughput_ratio']} (target >= 2.5)\n"
-        f"  largest pixel difference {largest_difference} of 255; start-up: load {load_s:.1f} s, first request "
+        f"  pixel difference: largest {largest_difference} of 255, mean {figures['mean_pixel_difference']}, "
+        f"{figures['share_within_4']:.2%} within 4; start-up: load {load_s:.1f} s, first request "
         f"{first_request_s:.2f} s, background compile {compile_s:.0f} s",
         flush=True,
     )
@@ -188,11 +194,13 @@ def measure(name: str, folder: Path, args: argparse.Namespace, cache_dir: Path) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--compile", choices=("auto", "on", "off"), default="auto", help="ENGINE_COMPILE")
-    parser.add_argument("--dtype", help="ENGINE_DTYPE for the engine (default: automatic, fp32 on a CPU)")
+    parser.add_argument("--dtype", help="ENGINE_DTYPE for the engine (default: automatic)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--models", default="embedded,tiny-sd")
     parser.add_argument("--cache-dir", type=Path, help="compiled-kernel cache (default: a fresh temporary folder)")
     args = parser.parse_args()
+    logging.basicConfig(format="  %(message)s")
+    logging.getLogger("engine.models").setLevel(logging.INFO)  # what the engine found and chose, bf16 trial included
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, compile {args.compile}", flush=True)
     results = []
     with tempfile.TemporaryDirectory() as scratch:

@@ -21,11 +21,13 @@ from typing import Any
 import torch
 
 from engine.api import ModelLimits
+from engine.bf16_trial import Bf16Trial, time_bf16_against_fp32
 from engine.compiled_modules import BackgroundCompiler
 from engine.errors import InvalidRequest, ModelNotFound
 from engine.hardware import Hardware
 from engine.model_defaults import ModelDefaults
 from engine.model_sources import EMBEDDED_MODEL_DIR, ModelSource
+from engine.openvino_backend import run_on_openvino
 from engine.prompt_words import keep_known_words
 from engine.schedulers import SchedulerChoice
 from engine.settings import LoadOptions
@@ -55,7 +57,8 @@ def choose_device(requested: str | None) -> torch.device:
 
 
 def choose_dtype(device: torch.device, requested: str | None) -> torch.dtype:
-    """The requested dtype, else bf16 on CUDA cards that have it, fp16 on other accelerators, fp32 on CPU."""
+    """The requested dtype, else bf16 on CUDA cards that have it, fp16 on other accelerators, fp32 on CPU (where
+    `load_model` then tries bf16 if the CPU runs it natively, `bf16_trial.py`)."""
     if requested:
         if requested.lower() not in _DTYPES:
             raise ValueError(f"unknown dtype {requested!r}; choose one of {', '.join(_DTYPES)}")
@@ -83,6 +86,8 @@ class LoadedModel:
     _derive_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     #: The speed levers this model got, and the compiler working on it in the background (None: not compiling).
     speed: SpeedPlan | None = None
+    #: What runs the denoiser, for the log and the benchmarks: "PyTorch bfloat16", "OpenVINO f32", ...
+    runtime: str = ""
     compiler: BackgroundCompiler | None = field(default=None, repr=False)
 
     def pipeline_for(self, kind: str) -> Any:
@@ -118,23 +123,32 @@ def load_model(source: ModelSource, options: LoadOptions | None = None) -> Loade
     _stay_offline_and_quiet()
     options = options or LoadOptions()
     device = choose_device(options.device)
-    dtype = choose_dtype(device, options.dtype)
-    if Path(source.location) == EMBEDDED_MODEL_DIR:
-        # Two known, harmless notes on its tiny VAE (an unused config key, a class the pipeline does not
-        # expect): a new user's first start-up should not show them.
-        with _diffusers_quiet():
-            pipeline = _load_pipeline(source, dtype)
-    else:
-        pipeline = _load_pipeline(source, dtype)
-    pipeline.to(device)
-    if hasattr(pipeline, "set_progress_bar_config"):
-        pipeline.set_progress_bar_config(disable=True)
     hardware = Hardware.detect(device.type)
+    dtype = choose_dtype(device, options.dtype)
+    pipeline = _load_onto(source, dtype, device)
     plan = choose_speed_plan(options, hardware, pipeline)
     apply_speed_plan(pipeline, plan)
-    log.info(
-        "model %s on %s, %s: %s", source.name, hardware.describe(), str(dtype).removeprefix("torch."), plan.describe()
-    )
+    dtype_text = str(dtype).removeprefix("torch.")
+    bf16_pays = options.dtype is None and device.type == "cpu" and hardware.native_bf16
+    if bf16_pays:
+        trial = _bf16_trial(pipeline)
+        dtype_text = trial.describe() if trial else dtype_text
+        bf16_pays = bool(trial and trial.bf16_is_faster)
+    runtime = f"PyTorch {str(dtype).removeprefix('torch.')}"
+    if plan.openvino and dtype == torch.float32:
+        # OpenVINO compiles from the fp32 weights, and runs in bf16 where bf16 pays.
+        precision = "bf16" if bf16_pays else "f32"
+        seconds = _route_to_openvino(pipeline, plan, precision)
+        if seconds is not None:
+            runtime = f"OpenVINO {precision}"
+            dtype_text += f"; OpenVINO {precision}, traced and compiled in {seconds:.1f} s"
+    elif bf16_pays:
+        del pipeline  # before the bf16 copy loads: a large model should not be in memory twice
+        dtype = torch.bfloat16
+        pipeline = _load_onto(source, dtype, device)
+        apply_speed_plan(pipeline, plan)
+        runtime = "PyTorch bfloat16"
+    log.info("model %s on %s, %s: %s", source.name, hardware.describe(), dtype_text, plan.describe())
     schedulers = SchedulerChoice(pipeline.scheduler)
     return LoadedModel(
         name=source.name,
@@ -145,8 +159,44 @@ def load_model(source: ModelSource, options: LoadOptions | None = None) -> Loade
         schedulers=schedulers,
         call_parameters=frozenset(inspect.signature(pipeline.__call__).parameters),
         speed=plan,
+        runtime=runtime,
         compiler=_start_compiling(pipeline, plan, device),
     )
+
+
+def _load_onto(source: ModelSource, dtype: torch.dtype, device: torch.device) -> Any:
+    if Path(source.location) == EMBEDDED_MODEL_DIR:
+        # Two known, harmless notes on its tiny VAE (an unused config key, a class the pipeline does not
+        # expect): a new user's first start-up should not show them.
+        with _diffusers_quiet():
+            pipeline = _load_pipeline(source, dtype)
+    else:
+        pipeline = _load_pipeline(source, dtype)
+    pipeline.to(device)
+    if hasattr(pipeline, "set_progress_bar_config"):
+        pipeline.set_progress_bar_config(disable=True)
+    return pipeline
+
+
+def _bf16_trial(pipeline: Any) -> Bf16Trial | None:
+    """The bf16 trial at the model's native size (at most 512 px, to bound the start of a 1024-px model on a
+    CPU); None (fp32 stays) where the model cannot run it."""
+    try:
+        return time_bf16_against_fp32(pipeline, min(native_size(pipeline), 512), denoiser_of(pipeline))
+    except (RuntimeError, TypeError, ValueError) as error:  # an operation without a bf16 kernel, say
+        log.info("bf16 was not tried for this model: %s", error)
+        return None
+
+
+def _route_to_openvino(pipeline: Any, plan: SpeedPlan, precision: str) -> float | None:
+    """Route the denoiser and VAE decoder to OpenVINO; the seconds it took, or None where it could not trace
+    them (PyTorch then runs them)."""
+    size = min(native_size(pipeline), 512)
+    try:
+        return run_on_openvino(pipeline, size, precision, plan.threads, plan.compile_cache_dir)
+    except Exception as error:  # noqa: BLE001 - any tracing failure leaves the PyTorch path serving
+        log.warning("OpenVINO could not take this model, PyTorch runs it: %s", error)
+        return None
 
 
 def _start_compiling(pipeline: Any, plan: SpeedPlan, device: torch.device) -> BackgroundCompiler | None:

@@ -23,7 +23,8 @@ class LoadOptions:
     dtype: str | None = setting(
         "ENGINE_DTYPE",
         None,
-        "`float32`, `float16` or `bfloat16`; automatic is bf16 or fp16 on a GPU, fp32 on a CPU",
+        "`float32`, `float16` or `bfloat16`; automatic is bf16 or fp16 on a GPU; on a CPU, bf16 where the CPU "
+        "runs it natively (AVX-512 BF16 or AMX) and a trial at load finds it clearly faster, else fp32",
         choices=DTYPE_NAMES,
         shown_default="automatic",
     )
@@ -43,10 +44,17 @@ class LoadOptions:
         "a CPU with 4 cores or more, where a compiler and a cache folder are at hand)",
         choices=LEVER_CHOICES,
     )
+    openvino: str = setting(
+        "ENGINE_OPENVINO",
+        "auto",
+        "run the denoiser and VAE decoder on OpenVINO's CPU runtime (`auto`: on a CPU, for Stable Diffusion "
+        "1.x/2.x UNets, where the `openvino` package is installed)",
+        choices=LEVER_CHOICES,
+    )
     compile_cache_dir: Path | None = setting(
         "ENGINE_COMPILE_CACHE_DIR",
         None,
-        "where compiled kernels are kept, so a restart does not compile again",
+        "where compiled kernels (torch.compile's and OpenVINO's) are kept, so a restart does not compile again",
         shown_default="`compile-cache` in the instance folder",
     )
     distinct_prompts: str = setting(

@@ -17,6 +17,15 @@ from tests import tiny_pipelines
 # Servers and engines the tests start would otherwise compile their models in the background on the same two
 # cores the tests run on; tests/engine/test_speed.py turns it on where it is the subject.
 os.environ.setdefault("ENGINE_COMPILE", "off")
+# Likewise tracing a model for OpenVINO (8-15 s a load on 2 cores): tests marked `openvino` are about it.
+os.environ.setdefault("ENGINE_OPENVINO", "off")
+
+
+@pytest.fixture(autouse=True)
+def pytorch_unless_openvino_is_the_subject(request, monkeypatch):
+    """Engines built in-process with `auto` levers run on PyTorch too, unless the test is marked `openvino`."""
+    if "openvino" not in request.keywords:
+        monkeypatch.setattr("engine.speed_plan.openvino_installed", lambda: False)
 
 
 def _is_local(address: Any) -> bool:

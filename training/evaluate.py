@@ -6,7 +6,7 @@ shape (overlap with the canonical masks), position, size, background, both objec
 `--held-back` words the same scenes in phrasings the trainer never writes (other word orders and joiners),
 to see whether the model follows the words or only the templates it was trained on.
 
-    python -m training.evaluate engine/embedded [--prompts 60] [--seeds 2] [--held-back]
+    python -m training.evaluate engine/embedded [--prompts 60] [--seeds 2] [--held-back] [--dtype float32]
                                                        [--by-shape] [--grid samples.png]
 """
 
@@ -277,16 +277,20 @@ def evaluate(
     grid: Path | None = None,
     held_back: bool = False,
     scheduler: str | None = None,
+    dtype: str | None = None,
 ) -> Verdicts:
     from engine.api import GenerationRequest
     from engine.local import LocalEngine
-    from engine.settings import EngineSettings
+    from engine.settings import EngineSettings, LoadOptions
 
     scenes = evaluation_scenes(prompts)
     rng = random.Random(99)
     write = held_back_prompt if held_back else describe
     texts = [write(scene, rng) for scene in scenes]
-    engine = LocalEngine(EngineSettings(default_model=model, max_batch=8, max_wait_ms=50, max_queue=10_000))
+    settings = EngineSettings(
+        default_model=model, max_batch=8, max_wait_ms=50, max_queue=10_000, load=LoadOptions(dtype=dtype)
+    )
+    engine = LocalEngine(settings)
     verdicts = Verdicts()
     samples: list = []
     try:
@@ -338,11 +342,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--by-shape", action="store_true", help="also print the shape verdicts by the shape and the size asked for"
     )
+    parser.add_argument("--dtype", help="float32 or bfloat16 (default: the engine's choice for this hardware)")
     parser.add_argument("--grid", type=Path, help="write a grid of samples (first seed of the first 24 prompts)")
     args = parser.parse_args(argv)
     try:
         verdicts = evaluate(
-            args.model, args.prompts, args.seeds, args.steps, args.guidance, args.grid, args.held_back, args.scheduler
+            args.model,
+            args.prompts,
+            args.seeds,
+            args.steps,
+            args.guidance,
+            args.grid,
+            args.held_back,
+            args.scheduler,
+            args.dtype,
         )
     except EngineError as error:  # no such model, or steps, guidance or scheduler it cannot run
         parser.error(str(error))

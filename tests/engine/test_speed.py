@@ -9,16 +9,25 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from diffusers import StableDiffusionPipeline
 
 from engine.api import GenerationRequest
+from engine.bf16_trial import Bf16Trial, time_bf16_against_fp32
 from engine.compiled_modules import shape_key
 from engine.hardware import Hardware, cpu_flags
 from engine.local import LocalEngine
+from engine.model_sources import EMBEDDED_MODEL_DIR, ModelSource
+from engine.models import load_model
 from engine.settings import EngineSettings, LoadOptions
 from engine.speed_plan import choose_speed_plan
 
 # Pixel values (0-255) may move by one rounding step where float summation order changes.
 PIXEL_TOLERANCE = 1
+# bf16 (chosen where a CPU runs it natively) moves more: on average at most one step, and 99 % of the values by
+# at most four. The evaluator's scores for the embedded model stay the same (README, "Speed").
+BF16_MEAN_TOLERANCE = 1.0
+BF16_SHARE_WITHIN_FOUR = 0.99
 
 AVX2_CPU = Hardware("cpu", cores=8, cpu_flags=frozenset({"avx2", "fma"}), can_compile=True)
 TWO_CORES = Hardware("cpu", cores=2, cpu_flags=frozenset({"avx2", "fma"}), can_compile=True)
@@ -87,9 +96,56 @@ def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
     assert AMX_CPU.native_bf16 and "AMX" in AMX_CPU.describe() and "native bf16" in AMX_CPU.describe()
 
 
-def test_a_shape_key_tells_shapes_apart_but_not_values():
-    import torch
+def test_bf16_is_chosen_only_when_the_trial_finds_it_clearly_faster():
+    assert Bf16Trial(fp32_s=0.146, bf16_s=0.083).bf16_is_faster  # the embedded model on a Zen 4 core
+    assert not Bf16Trial(fp32_s=0.020, bf16_s=0.032).bf16_is_faster  # a tiny random-weight SD pipeline
+    assert not Bf16Trial(fp32_s=0.100, bf16_s=0.090).bf16_is_faster  # within the trial's noise
+    assert Bf16Trial(0.146, 0.083).describe() == "bf16 (measured 83 ms in bf16 against 146 ms in fp32)"
 
+
+def test_the_bf16_trial_leaves_the_fp32_pipeline_as_it_was(sd15_dir):
+    pipeline = StableDiffusionPipeline.from_pretrained(str(sd15_dir), local_files_only=True)
+    pipeline.set_progress_bar_config(disable=True)
+
+    def picture() -> np.ndarray:
+        generator = torch.Generator().manual_seed(5)
+        return pipeline(prompt="red", num_inference_steps=3, generator=generator, output_type="np").images[0]
+
+    before = picture()
+    trial = time_bf16_against_fp32(pipeline, 64, pipeline.unet)
+    assert trial is not None and trial.fp32_s > 0 and trial.bf16_s > 0
+    assert {parameter.dtype for parameter in pipeline.unet.parameters()} == {torch.float32}
+    assert {parameter.dtype for parameter in pipeline.vae.parameters()} == {torch.float32}
+    assert np.array_equal(picture(), before)
+
+
+def test_the_dtype_follows_the_trial_on_a_cpu_with_native_bf16_and_a_setting_skips_it(caplog):
+    with caplog.at_level(logging.INFO, logger="engine.models"):
+        chosen = load_model(ModelSource("embedded", str(EMBEDDED_MODEL_DIR)))
+        requested = load_model(ModelSource("embedded", str(EMBEDDED_MODEL_DIR)), LoadOptions(dtype="float32"))
+    first, second = (record.getMessage() for record in caplog.records if "threads" in record.getMessage())
+    assert requested.dtype is torch.float32 and "measured" not in second
+    if Hardware.detect("cpu").native_bf16:
+        assert "measured" in first
+        assert (chosen.dtype is torch.bfloat16) == (", bf16 (measured" in first)
+    else:
+        assert chosen.dtype is torch.float32 and "measured" not in first
+
+
+def test_bf16_keeps_the_embedded_models_pictures_within_the_stated_tolerance():
+    pictures = {}
+    for dtype in ("float32", "bfloat16"):
+        engine = engine_on(EMBEDDED_MODEL_DIR, dtype=dtype)
+        assert engine.model(None).dtype == getattr(torch, dtype)
+        pictures[dtype] = np.stack(four_images(engine))
+        engine.close()
+    difference = np.abs(pictures["bfloat16"] - pictures["float32"])
+    assert difference.max() > 0, "bf16 ran exactly as fp32: it was not applied"
+    assert difference.mean() <= BF16_MEAN_TOLERANCE
+    assert (difference <= 4).mean() >= BF16_SHARE_WITHIN_FOUR
+
+
+def test_a_shape_key_tells_shapes_apart_but_not_values():
     one, same_shape, eight = torch.zeros(2, 4, 8, 8), torch.ones(2, 4, 8, 8), torch.zeros(16, 4, 8, 8)
     assert shape_key((one, 1.0), {"return_dict": False}) == shape_key((same_shape, 7.0), {"return_dict": False})
     assert shape_key((one,), {}) != shape_key((eight,), {})
