@@ -16,7 +16,7 @@ from addin_server.config import SETTINGS_GROUPS
 from engine.declared_settings import declared_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-ML_STACK = {"torch", "diffusers", "transformers", "safetensors", "accelerate", "tqdm"}
+ML_STACK = {"torch", "diffusers", "transformers", "safetensors", "accelerate", "tqdm", "openvino"}
 
 
 def requirement_name(line: str) -> str:
