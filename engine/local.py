@@ -301,12 +301,16 @@ class LocalEngine:
                 self._run_batch(loaded, jobs[:half])
                 self._run_batch(loaded, jobs[half:])
                 return
+            # The user gets a short message and its code; the detail (which may name files or internals) is logged.
             outcome = "out_of_memory" if is_out_of_memory(error) else "pipeline_error"
             if outcome == "out_of_memory":
                 free_accelerator_memory()
+                log.warning("job %s ran out of memory on model %s", ", ".join(job.id for job in jobs), loaded.name)
+                message = "the engine ran out of memory for these pictures; ask for fewer or smaller ones"
             else:
-                log.exception("batch of %d jobs failed on model %s", len(jobs), loaded.name)
-            self._fail(jobs, f"{type(error).__name__}: {error}", outcome)
+                log.exception("jobs %s failed on model %s", ", ".join(job.id for job in jobs), loaded.name)
+                message = "the engine could not make these pictures"
+            self._fail(jobs, message, outcome)
         else:
             self._deliver(jobs, images, len(images))
         report = BatchReport(

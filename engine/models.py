@@ -25,6 +25,7 @@ from engine.bf16_trial import Bf16Trial, time_bf16_against_fp32
 from engine.compiled_modules import BackgroundCompiler
 from engine.errors import InvalidRequest, ModelNotFound
 from engine.hardware import Hardware
+from engine.latent_blend import blends_to_inpaint
 from engine.model_defaults import ModelDefaults
 from engine.model_sources import EMBEDDED_MODEL_DIR, ModelSource
 from engine.openvino_backend import run_on_openvino
@@ -93,24 +94,32 @@ class LoadedModel:
     def pipeline_for(self, kind: str) -> Any:
         """The pipeline for a request `kind`: the loaded text-to-image one, or an image-to-image ("edit") or
         inpainting one built with diffusers' `from_pipe` (the same modules, no second copy of the weights).
-        Raises `InvalidRequest` when the model's family has no such pipeline."""
+        A UNet model without an inpainting UNet inpaints through its image-to-image pipeline, blending latents
+        (`latent_blend.py`). Raises `InvalidRequest`, naming the picture field, when the model cannot."""
         if kind == "generate":
             return self.pipeline
+        field_name, what = (
+            ("image", "change pictures (image to image)") if kind == "edit" else ("mask", "repaint a masked area")
+        )
+        derived_kind = "edit" if kind == "inpaint" and self.inpaints_by_blending else kind
         with self._derive_lock:
-            if kind not in self.derived_pipelines:
+            if derived_kind not in self.derived_pipelines:
                 from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
 
-                auto = AutoPipelineForImage2Image if kind == "edit" else AutoPipelineForInpainting
+                auto = AutoPipelineForImage2Image if derived_kind == "edit" else AutoPipelineForInpainting
                 try:
                     derived = auto.from_pipe(self.pipeline)
                 except (ValueError, KeyError, TypeError):
                     family = type(self.pipeline).__name__
-                    what = "change pictures (image to image)" if kind == "edit" else "repaint a masked area"
-                    raise InvalidRequest("image", f"the model {self.name!r} ({family}) cannot {what}") from None
+                    raise InvalidRequest(field_name, f"the model {self.name!r} ({family}) cannot {what}") from None
                 if hasattr(derived, "set_progress_bar_config"):
                     derived.set_progress_bar_config(disable=True)
-                self.derived_pipelines[kind] = derived
-            return self.derived_pipelines[kind]
+                self.derived_pipelines[derived_kind] = derived
+            return self.derived_pipelines[derived_kind]
+
+    @property
+    def inpaints_by_blending(self) -> bool:
+        return blends_to_inpaint(self.pipeline)
 
     def pipeline_prompt(self, prompt: str) -> str:
         """`prompt` as the pipeline gets it: without the words this model says it does not know."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import torch
@@ -13,6 +14,7 @@ from PIL import Image
 
 from engine.api import GenerationRequest
 from engine.errors import JobCancelled
+from engine.latent_blend import LatentBlend
 from engine.models import LoadedModel
 
 #: Called after each denoising step with the step's index and the total; it may raise `BatchCancelled`.
@@ -44,13 +46,17 @@ def run_pipeline(loaded: LoadedModel, requests: Sequence[GenerationRequest], on_
             sources.append(source)
             masks.append(mask)
 
-    # 2. Progress after every step.
+    # 2. Progress after every step; a model that inpaints by blending keeps the latents outside the mask too.
+    kind = first.kind
+    blend = LatentBlend(masks) if kind == "inpaint" and loaded.inpaints_by_blending else None
+
     def on_step_end(pipeline: Any, step_index: int, timestep: Any, callback_kwargs: dict[str, Any]) -> dict[str, Any]:
+        if blend is not None:
+            callback_kwargs["latents"] = blend.blend(pipeline, step_index, callback_kwargs["latents"])
         on_step(step_index, int(getattr(pipeline, "num_timesteps", 0) or first.steps or 0))
         return callback_kwargs
 
     # 3. The call: text to image, image to image or inpainting, each with what it takes.
-    kind = first.kind
     if kind != "generate" and int((first.steps or 0) * (first.strength or 0.0)) < 1:
         return [source.copy() for source in sources]  # a strength this low runs no step: the picture as it was
     pipeline = loaded.pipeline_for(kind)
@@ -66,7 +72,7 @@ def run_pipeline(loaded: LoadedModel, requests: Sequence[GenerationRequest], on_
         arguments.update(height=first.height, width=first.width)
     if kind != "generate":
         arguments.update(image=sources, strength=first.strength)
-    if kind == "inpaint":
+    if kind == "inpaint" and blend is None:
         arguments["mask_image"] = masks
     with_negatives = bool(first.negative_prompt) and "negative_prompt" in loaded.call_parameters
     with torch.inference_mode():
@@ -80,7 +86,8 @@ def run_pipeline(loaded: LoadedModel, requests: Sequence[GenerationRequest], on_
             arguments["prompt"] = prompts
             if with_negatives:
                 arguments["negative_prompt"] = negatives
-        images = list(pipeline(**arguments).images)
+        with blend.recording(pipeline.scheduler) if blend is not None else nullcontext():
+            images = list(pipeline(**arguments).images)
 
     # 4. Inpainting keeps every pixel outside the mask exactly as it was.
     if kind == "inpaint":

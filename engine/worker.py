@@ -75,9 +75,9 @@ class EngineWorker:
         for model in self.models:
             try:
                 limits = self.engine.limits(model)
-            except Exception as error:  # a broken folder, out of memory: this worker fails that model's jobs
-                self.load_errors[model] = f"the worker {self.name} could not load the model {model!r}: {error}"
-                log.error("%s", self.load_errors[model])
+            except Exception:  # a broken folder, out of memory: this worker fails that model's jobs
+                self.load_errors[model] = f"the worker {self.name} could not load the model {model!r}"
+                log.exception("%s", self.load_errors[model])
                 continue
             data = asdict(limits)
             data["schedulers"] = list(limits.schedulers)

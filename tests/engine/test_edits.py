@@ -7,6 +7,7 @@ import io
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from engine.api import GenerationRequest
@@ -65,15 +66,75 @@ def test_edit_pipelines_share_the_loaded_weights(engine):
     editing, inpainting = loaded.pipeline_for("edit"), loaded.pipeline_for("inpaint")
     assert editing.unet is loaded.pipeline.unet and inpainting.vae is loaded.pipeline.vae
     assert type(editing).__name__ == "StableDiffusionImg2ImgPipeline"
-    assert type(inpainting).__name__ == "StableDiffusionInpaintPipeline"
+    # A UNet that is not an inpainting one (9 channels) repaints through image to image, blending latents.
+    assert loaded.inpaints_by_blending and inpainting is editing
+
+
+def assert_repainted_inside_the_mask_only(engine: LocalEngine, size: int) -> None:
+    """Half a two-colour picture repainted: outside the mask within 2 levels, inside clearly changed."""
+    picture = Image.new("RGB", (size, size), (220, 30, 30))
+    picture.paste((30, 30, 220), (size // 2, 0, size, size))
+    mask = Image.new("L", (size, size), 0)
+    mask.paste(255, (size // 2, 0, size, size))
+    request = edit(width=size, height=size, source_image=png(picture), mask_image=png(mask), strength=1.0, n=2)
+    result = engine.submit(request).result(timeout=300)
+    original = array(picture)
+    for image in result.images:
+        painted = array(image.image)
+        assert painted.shape == original.shape
+        assert np.abs(painted[:, : size // 2] - original[:, : size // 2]).max() <= 2  # outside: as it was
+        assert np.abs(painted[:, size // 2 :] - original[:, size // 2 :]).mean() > 10  # inside: repainted
 
 
 def test_inpainting_changes_inside_the_mask_only(engine):
-    original = array(Image.open(io.BytesIO(source_picture())))
-    result = engine.submit(edit(mask_image=right_half_mask(), strength=1.0)).result(timeout=120)
-    painted = array(result.images[0].image)
-    assert np.abs(painted[:, : SIZE // 2] - original[:, : SIZE // 2]).max() <= 2  # outside: as it was
-    assert np.abs(painted[:, SIZE // 2 :] - original[:, SIZE // 2 :]).mean() > 10  # inside: repainted
+    assert_repainted_inside_the_mask_only(engine, SIZE)
+
+
+def test_inpainting_on_sdxl(sdxl_dir):
+    engine = LocalEngine(EngineSettings(default_model=str(sdxl_dir)))
+    try:
+        assert_repainted_inside_the_mask_only(engine, SIZE)
+    finally:
+        engine.close()
+
+
+def test_inpainting_on_the_embedded_model_whose_unet_has_eight_channels():
+    engine = LocalEngine(EngineSettings())
+    try:
+        assert engine.model(None).pipeline.unet.config.in_channels == 8
+        assert_repainted_inside_the_mask_only(engine, engine.limits().default_width)
+    finally:
+        engine.close()
+
+
+def test_blending_keeps_the_original_latents_outside_the_mask(engine):
+    """The pipeline's own last latents (before any pixel composite) equal the picture's outside the mask, and
+    differ inside it: the repaint is steered by what surrounds it, not pasted over a redrawn picture."""
+    from engine.latent_blend import LatentBlend
+
+    loaded = engine.model(None)
+    pipeline = loaded.pipeline_for("inpaint")
+    mask = Image.open(io.BytesIO(right_half_mask()))
+    blend = LatentBlend([mask])
+
+    def on_step_end(pipe, step_index, timestep, callback_kwargs):
+        return {"latents": blend.blend(pipe, step_index, callback_kwargs["latents"])}
+
+    with blend.recording(pipeline.scheduler):
+        latents = pipeline(
+            prompt="a green star",
+            image=Image.open(io.BytesIO(source_picture())),
+            strength=0.9,
+            num_inference_steps=10,
+            generator=[torch.Generator().manual_seed(1)],
+            output_type="latent",
+            callback_on_step_end=on_step_end,
+        ).images
+    assert "add_noise" not in vars(pipeline.scheduler)  # the scheduler is left as it was
+    half = latents.shape[-1] // 2
+    assert blend.original is not None
+    assert (latents[..., :half] - blend.original[..., :half]).abs().max() == 0
+    assert (latents[..., half:] - blend.original[..., half:]).abs().mean() > 0.05
 
 
 def test_strength_near_zero_keeps_the_picture_and_one_ignores_it(engine):
@@ -118,15 +179,6 @@ def test_an_edited_picture_is_marked_as_ai_modified(engine):
     assert text["strength"] == "0.5" and text["seed"] == "5" and text["prompt"] == "a green star"
 
 
-def test_edits_on_sdxl(sdxl_dir):
-    engine = LocalEngine(EngineSettings(default_model=str(sdxl_dir)))
-    try:
-        result = engine.submit(edit(strength=0.6, mask_image=right_half_mask())).result(timeout=120)
-        assert result.images[0].image.size == (SIZE, SIZE)
-    finally:
-        engine.close()
-
-
 def test_bad_edit_fields_are_refused(engine):
     with pytest.raises(InvalidRequest, match="strength"):
         engine.submit(edit(strength=1.5))
@@ -145,6 +197,21 @@ def test_a_model_family_without_edit_pipelines_is_named_in_the_refusal(engine):
             engine.submit(edit())
     finally:
         loaded.pipeline = real
+
+
+def test_a_model_that_cannot_repaint_is_refused_naming_the_mask(engine):
+    from tests.fault_injection import ExplodingPipeline
+
+    loaded = engine.model(None)
+    loaded.pipeline, real = ExplodingPipeline(loaded.pipeline), loaded.pipeline
+    loaded.derived_pipelines.clear()
+    try:
+        with pytest.raises(InvalidRequest, match="repaint a masked area") as refused:
+            engine.submit(edit(mask_image=right_half_mask()))
+        assert refused.value.field == "mask"
+    finally:
+        loaded.pipeline = real
+        loaded.derived_pipelines.clear()
 
 
 def test_edits_on_the_embedded_model():

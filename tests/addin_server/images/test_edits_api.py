@@ -14,6 +14,7 @@ from PIL import Image
 
 from addin_server.services import services
 from tests.addin_server.conftest import HeaderUser, make_config, wait_for_job
+from tests.addin_server.live_server import LiveServer
 
 ALICE, BOB = {"X-Test-User": "alice"}, {"X-Test-User": "bob"}
 
@@ -130,6 +131,34 @@ def test_an_openai_client_can_edit_and_make_variations(live_server):
     assert edited.data[0].url
     varied = client.images.create_variation(image=("in.png", png(two_colours()), "image/png"), n=2)
     assert len(varied.data) == 2
+
+
+def test_an_openai_client_repaints_a_masked_area_on_the_default_model(tmp_path):
+    """`addin-server serve` on the embedded model (8-channel UNet): images.edit with a mask returns pictures,
+    repainted inside the mask and as they were outside it."""
+    import openai
+
+    server = LiveServer(None, tmp_path / "instance").start(timeout=180)
+    try:
+        size = 256  # the embedded model's own size, so the picture is not resized on the way
+        client = openai.OpenAI(base_url=server.url + "/v1", api_key="x", max_retries=0, timeout=300)
+        edited = client.images.edit(
+            image=("in.png", png(two_colours(size, size)), "image/png"),
+            mask=("mask.png", png(right_half_transparent(size, size)), "image/png"),
+            prompt="a yellow star",
+            n=2,
+            response_format="b64_json",
+        )
+        original = np.asarray(two_colours(size, size), dtype=np.int16)
+        assert len(edited.data) == 2
+        for picture in edited.data:
+            painted = np.asarray(Image.open(io.BytesIO(base64.b64decode(picture.b64_json or ""))).convert("RGB"))
+            painted = painted.astype(np.int16)
+            assert np.abs(painted[:, : size // 2] - original[:, : size // 2]).max() <= 2
+            assert np.abs(painted[:, size // 2 :] - original[:, size // 2 :]).mean() > 10
+    finally:
+        server.stop()
+    assert "Traceback" not in server.log()
 
 
 def decompression_bomb() -> bytes:
