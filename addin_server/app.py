@@ -71,6 +71,7 @@ def create_app(
             config.server.max_documents_per_user,
             config.server.retention_days,
             config.server.max_document_images,
+            config.server.max_upload_pixels,
         ),
         authenticator=authenticator or auth.authenticator_for(config.identity),
         streams=StreamSlots(config.server.max_streams_per_user),

@@ -9,14 +9,21 @@ would, in a fresh process; the figure is that process's peak RSS growth ÷ the u
 2. `xml_over_the_caps`: the same kind of XML, 16 MB in one slide (the review's case), refused by its size.
 3. `zip_bomb`: a 2 GB part of zeros compressed into a few MB, refused from the zip directory.
 4. `entity_bomb`: a billion-laughs slide, refused by the declaration scan.
+5. `restyle_shared_picture`: restyled (`{"restyle": "flat"}`), a deck whose one 512² picture is shown by 2,000
+   `p:pic` elements (random names keep the slide from compressing like a bomb): refused by DOCUMENTS_MAX_IMAGES
+   (100) before any picture is decoded.
+6. `restyle_huge_picture`: restyled, a small deck with three references to one 8192² picture: left alone by
+   IMAGES_MAX_UPLOAD_PIXELS before it is decoded.
 
-The last line is one JSON object with each case's ratio and the worst.
+Each case also prints how long the check or plan took. The last line is one JSON object with each case's ratio
+and the worst.
 
     python bench/upload_memory.py
 """
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import random
@@ -26,6 +33,7 @@ import zipfile
 from pathlib import Path
 
 import pptx
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -36,7 +44,12 @@ NAMESPACES = (
     'xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main"'
 )
 MEASURE = """
-import resource, sys, time
+import sys, time
+
+def peak_rss():  # VmHWM is this process's own peak; ru_maxrss would carry the parent's across exec
+    status = open("/proc/self/status").read()
+    return int(status.split("VmHWM:")[1].split()[0]) * 1024
+
 sys.path.insert(0, {root!r})
 from addin_server.documents.errors import DocumentError
 from addin_server.documents.fill import parse_fill_options, plan_fill
@@ -48,13 +61,15 @@ class Limits:  # the planner asks the engine for the model's limits only
         return ModelLimits(default_width=256, default_height=256, min_size=128, max_size=512, size_multiple=64)
 
 data = open({path!r}, "rb").read()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+maker = ImageMaker(Limits(), max_images=100, max_picture_pixels=4096 * 4096)  # the servers' defaults
+before = peak_rss()
+started = time.perf_counter()
 try:
-    plan_fill(data, parse_fill_options({{}}), ImageMaker(Limits()))
+    plan_fill(data, parse_fill_options({options!r}), maker)
     outcome = "filled"
 except DocumentError as error:
     outcome = error.code
-print(outcome, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
+print(outcome, peak_rss() - before, time.perf_counter() - started)
 """
 
 
@@ -115,21 +130,59 @@ def uploads() -> dict[str, bytes]:
         "xml_over_the_caps": package(over),
         "zip_bomb": buffer.getvalue(),
         "entity_bomb": package(laughs),
+        "restyle_shared_picture": deck_showing_one_picture(2000, noise_png(512, 512, rng)),
+        "restyle_huge_picture": deck_showing_one_picture(3, flat_png(8192, 8192)),
     }
+
+
+#: The fill options each upload is planned with (the rest fill markers).
+OPTIONS = {"restyle_shared_picture": {"restyle": "flat"}, "restyle_huge_picture": {"restyle": "flat"}}
+
+
+def deck_showing_one_picture(copies: int, picture: bytes) -> bytes:
+    """One slide whose single picture part is shown by `copies` `p:pic` elements with random names."""
+    rng = random.Random(copies)
+    deck = pptx.Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[6])
+    shape = slide.shapes.add_picture(io.BytesIO(picture), 914400, 914400, 914400, 914400)
+    for number in range(copies - 1):
+        twin = copy.deepcopy(shape._element)
+        names = twin.xpath("./p:nvPicPr/p:cNvPr")[0]
+        names.set("id", str(number + 100))
+        names.set("descr", "".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=300)))
+        shape._element.addnext(twin)
+    buffer = io.BytesIO()
+    deck.save(buffer)
+    return buffer.getvalue()
+
+
+def noise_png(width: int, height: int, rng: random.Random) -> bytes:
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (width, height), rng.randbytes(width * height * 3)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def flat_png(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 40, 40)).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def _laughs(level: int) -> str:
     return f"&l{level - 1};" * 10 if level else "lol"
 
 
-def measure(name: str, data: bytes, folder: Path) -> tuple[str, float]:
+def measure(name: str, data: bytes, folder: Path) -> tuple[str, float, float]:
+    """How the upload ended, its peak RSS growth ÷ its size, and the seconds it took."""
     path = folder / f"{name}.pptx"
     path.write_bytes(data)
-    code = MEASURE.format(root=str(Path(__file__).resolve().parent.parent), path=str(path))
-    outcome, grown = subprocess.run(
+    code = MEASURE.format(
+        root=str(Path(__file__).resolve().parent.parent), path=str(path), options=OPTIONS.get(name, {})
+    )
+    outcome, grown, seconds = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
-    return outcome, int(grown) / len(data)
+    return outcome, int(grown) / len(data), float(seconds)
 
 
 def main() -> None:
@@ -138,9 +191,12 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="upload-memory-"))
     ratios = {}
     for name, data in uploads().items():
-        outcome, ratio = measure(name, data, folder)
+        outcome, ratio, seconds = measure(name, data, folder)
         ratios[name] = round(ratio, 2)
-        print(f"{name}: {len(data) / 1e6:.1f} MB upload, {outcome}, peak RSS growth {ratio:.1f}x its size")
+        print(
+            f"{name}: {len(data) / 1e6:.2f} MB upload, {outcome} in {seconds:.2f} s, "
+            f"peak RSS growth {ratio * len(data) / 1e6:.1f} MB, {ratio:.1f}x its size"
+        )
     print(json.dumps({**ratios, "worst": max(ratios.values())}))
 
 

@@ -191,6 +191,7 @@ def _plan_presentation(data: bytes, options: FillOptions, maker: ImageMaker) -> 
         _slide_box(document, target, f"targets[{index}]") for index, target in enumerate(options.targets)
     ]
     _require_some(boxes)
+    maker.check_image_count(len(boxes))
     limits = maker.limits()
     orders = []
     for index, box in enumerate(boxes):
@@ -220,6 +221,7 @@ def _plan_word(data: bytes, options: FillOptions, maker: ImageMaker) -> Document
         _word_slot(document, target, f"targets[{index}]") for index, target in enumerate(options.targets)
     ]
     _require_some(slots)
+    maker.check_image_count(len(slots))
     limits = maker.limits()
     size = (limits.default_width, limits.default_height)
     orders = [_order(slot.marker, index, maker, options, *size) for index, slot in enumerate(slots)]

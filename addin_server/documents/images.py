@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from addin_server.documents.errors import DocumentError
 from addin_server.errors import Conflict
 from engine.api import MAX_SEED, EngineClient, GenerationRequest, JobHandle, ModelLimits
 from engine.errors import QueueFull
@@ -63,9 +64,22 @@ class ImageMaker:
     owner: str | None = None
     #: Images submitted and not yet done, at most; the rest wait here, not in the engine's queue.
     in_flight: int = IMAGES_IN_FLIGHT
+    #: The most images one document may ask for (None: no cap, the CLI's own): planners count first and
+    #: refuse past it before they decode or size anything.
+    max_images: int | None = None
+    #: The most pixels a picture already in the file may have to be redrawn (larger ones are left alone).
+    max_picture_pixels: int = 8192 * 8192
 
     def limits(self) -> ModelLimits:
         return self.engine.limits(self.model)
+
+    def check_image_count(self, count: int) -> None:
+        """Raise `DocumentError` (too_many_images) when a document asks for more images than it may."""
+        if self.max_images is not None and count > self.max_images:
+            raise DocumentError(
+                f"the document asks for {count} images; at most {self.max_images} are allowed",
+                code="too_many_images",
+            )
 
     def seed_for(self, index: int, own_seed: int | None) -> int | None:
         if own_seed is not None or self.seed is None:

@@ -1,7 +1,8 @@
 """Redraw the pictures a file already has, in one style: `fill --restyle "flat pastel"`.
 
 1. find every embedded picture (PowerPoint `p:pic`, Word `pic:pic`), with its alt text, in document order
-2. keep those named in `pictures` (1-based), leave linked pictures alone (never fetched) with a note
+2. keep those named in `pictures` (1-based), leave linked pictures alone (never fetched) with a note, and
+   refuse more than the document's image limit before decoding any
 3. change each one with the engine (image to image, at the picture's own shape), all with one seed, so the
    set looks like a set
 4. swap only the picture data: the shape, its place, size, crop and alt text stay as they were
@@ -20,12 +21,10 @@ from pptx.oxml.ns import qn
 from addin_server.documents.errors import DocumentError
 from addin_server.documents.images import ImageMaker, ImageOrder
 from addin_server.errors import BadRequest
-from addin_server.images.pictures import fit_for_edit, read_picture
+from addin_server.images.pictures import EditPictures, fit_for_edit, read_picture
 from addin_server.images.presets import STYLE_PRESETS
 from engine.api import MAX_SEED
 
-#: Pictures larger than this are still changed, from a copy read at the model's size.
-MAX_PICTURE_PIXELS = 8192 * 8192
 DEFAULT_RESTYLE_STRENGTH = 0.5
 #: The prompt of a picture with no alt text.
 UNDESCRIBED = "a picture"
@@ -80,7 +79,10 @@ def plan_restyle(
     maker: ImageMaker,
     save: Callable[[Any], bytes],
 ):
-    """The plan that redraws the file's pictures; the notes say which were left alone and why."""
+    """The plan that redraws the file's pictures; the notes say which were left alone and why.
+
+    Pictures are counted, and refused past the document's image limit, before any is decoded; a picture part
+    shown many times is decoded and fitted once."""
     from addin_server.documents.fill import DocumentPlan  # fill.py routes here, so it imports this module
 
     pictures = presentation_pictures(document) if kind == "pptx" else word_pictures(document)
@@ -89,26 +91,40 @@ def plan_restyle(
         if wrong:
             raise DocumentError(
                 "the options name pictures the file does not have",
-                [f"pictures: {number} is not 1-{len(pictures)}" for number in wrong],
+                [f"pictures: {number} is not 1-{len(pictures)}" for number in wrong[:10]],
                 code="invalid_options",
             )
         pictures = [pictures[number - 1] for number in sorted(set(chosen))]
+
+    # 1. Which pictures can be redrawn (embedded ones), counted against the limit before any is decoded.
+    notes: list[str] = []
+    embedded: list[tuple[ExistingPicture, Any]] = []
+    for picture in pictures:
+        image_part, why_not = _image_part(picture)
+        if image_part is None:
+            notes.append(f"{picture.where}: {why_not}")
+        else:
+            embedded.append((picture, image_part))
+    maker.check_image_count(len(embedded))
+
+    # 2. Each image part decoded and fitted once, however many pictures show it.
     if maker.seed is None:  # one seed for the whole set, so the pictures look like they belong together
         maker.seed = secrets.randbelow(MAX_SEED + 1)
     maker.seed_policy = "same"
     limits = maker.limits()
-    notes, kept, orders = [], [], []
-    for picture in pictures:
-        rid = picture.embedded_id()
-        if rid is None:
-            notes.append(f"{picture.where}: a linked picture, left alone (it is never fetched)")
+    fitted_parts: dict[int, EditPictures | str] = {}
+    kept, orders = [], []
+    for picture, image_part in embedded:
+        if id(image_part) not in fitted_parts:
+            try:
+                decoded = read_picture(image_part.blob, picture.where, maker.max_picture_pixels)
+                fitted_parts[id(image_part)] = fit_for_edit(decoded, None, limits)
+            except BadRequest as error:
+                fitted_parts[id(image_part)] = error.message
+        fitted = fitted_parts[id(image_part)]
+        if isinstance(fitted, str):
+            notes.append(f"{picture.where}: left alone ({fitted})")
             continue
-        try:
-            decoded = read_picture(picture.part.rels[rid].target_part.blob, picture.where, MAX_PICTURE_PIXELS)
-        except BadRequest as error:
-            notes.append(f"{picture.where}: left alone ({error.message})")
-            continue
-        fitted = fit_for_edit(decoded, None, limits)
         prompt = f"{picture.alt_text.strip() or UNDESCRIBED}, {style_words(restyle)}"
         orders.append(
             ImageOrder(
@@ -123,7 +139,7 @@ def plan_restyle(
         kept.append(picture)
     if not orders:
         raise DocumentError(
-            "the file has no embedded pictures to restyle", notes or ["it has no pictures"], code="nothing_to_fill"
+            "the file has no embedded pictures to restyle", notes[:10] or ["it has no pictures"], code="nothing_to_fill"
         )
 
     def place(generated: list) -> bytes:
@@ -134,6 +150,19 @@ def plan_restyle(
         return save(document)
 
     return DocumentPlan(kind, orders, place, notes)
+
+
+def _image_part(picture: ExistingPicture) -> tuple[Any, str]:
+    """The image part a picture embeds, or None and why it is left alone (linked, or a broken reference)."""
+    rid = picture.embedded_id()
+    if rid is None:
+        return None, "a linked picture, left alone (it is never fetched)"
+    relationship = picture.part.rels.get(rid)
+    if relationship is None:
+        return None, f"left alone (its picture {rid!r} is missing from the file)"
+    if relationship.is_external:
+        return None, "a linked picture, left alone (it is never fetched)"
+    return relationship.target_part, ""
 
 
 def _add_image(kind: str, part, png: bytes) -> str:

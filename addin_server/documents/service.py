@@ -85,6 +85,7 @@ class DocumentService:
         max_per_user: int = 2,
         retention_days: float = 30.0,
         max_images: int = 100,
+        max_picture_pixels: int = 8192 * 8192,
     ) -> None:
         """Keep document jobs in `database` (the image store's, so one file holds every job) and the finished
         files under `folder`/documents."""
@@ -98,6 +99,7 @@ class DocumentService:
         self._cancel: set[str] = set()
         self._threads: dict[str, threading.Thread] = {}
         self.max_images = max_images
+        self.max_picture_pixels = max_picture_pixels
         self._lock = threading.Lock()
         #: Slots taken by documents still being planned: job id -> owner.
         self._planning: dict[str, str] = {}
@@ -122,7 +124,15 @@ class DocumentService:
 
     def maker(self, owner: str, model: str | None, seed: int | None, seed_policy: str) -> ImageMaker:
         """Makes the document's pictures as `owner`'s jobs, so the engine's fairness and caps apply to them."""
-        return ImageMaker(self.engine, model=model, seed=seed, seed_policy=seed_policy, owner=owner)
+        return ImageMaker(
+            self.engine,
+            model=model,
+            seed=seed,
+            seed_policy=seed_policy,
+            owner=owner,
+            max_images=self.max_images,
+            max_picture_pixels=self.max_picture_pixels,
+        )
 
     def start(self, owner: str, filename: str, make_plan: Callable[[], DocumentPlan], maker: ImageMaker) -> DocumentJob:
         """Take one of the owner's slots at once, plan in the bounded planning pool (raising `DocumentError` for
@@ -140,11 +150,7 @@ class DocumentService:
         # 2. The plan, off the request thread: at most PLANNERS documents are opened and laid out at once.
         try:
             plan = self._planners.submit(make_plan).result()
-            if len(plan.orders) > self.max_images:
-                raise DocumentError(
-                    f"the document asks for {len(plan.orders)} images; at most {self.max_images} are allowed",
-                    code="too_many_images",
-                )
+            maker.check_image_count(len(plan.orders))  # planners count before any work; this is the last word
         finally:
             with self._lock:
                 del self._planning[job_id]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -20,7 +21,12 @@ class Crop:
 
 def generation_size(box_width: float, box_height: float, limits: ModelLimits) -> tuple[int, int]:
     """The model size closest in shape to the box, about as many pixels as the model's native size."""
-    target_aspect = box_width / box_height
+    return _size_for_aspect(box_width / box_height, limits)
+
+
+@functools.lru_cache(maxsize=256)
+def _size_for_aspect(target_aspect: float, limits: ModelLimits) -> tuple[int, int]:
+    """Remembered: a deck's boxes mostly share a few shapes, and each search tries thousands of sizes."""
     native_area = limits.default_width * limits.default_height
     sides = range(_round_up(limits.min_size, limits.size_multiple), limits.max_size + 1, limits.size_multiple)
     candidates = [(w, h) for w in sides for h in sides]

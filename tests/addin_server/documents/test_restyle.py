@@ -20,7 +20,8 @@ from pptx.util import Inches
 
 from addin_server.cli import main
 from addin_server.documents.errors import DocumentError
-from addin_server.documents.fill import fill_document, parse_fill_options
+from addin_server.documents.fill import fill_document, parse_fill_options, plan_fill
+from addin_server.documents.images import ImageMaker
 
 
 def photo(colour: tuple[int, int, int], size: tuple[int, int] = (300, 200)) -> io.BytesIO:
@@ -191,3 +192,113 @@ def test_the_api_restyles_and_its_job_carries_the_notes(client):
         time.sleep(0.05)
     assert download.status_code == 200 and len(pictures_of(download.data)) == 3
     assert client.get(f"/api/documents/{job['id']}/status").get_json()["notes"] == job["notes"]
+
+
+def deck_showing_one_picture(copies: int, picture: bytes | None = None) -> bytes:
+    """One slide whose single image part is shown by `copies` pictures (an XML copy each, as a restyle bomb
+    makes them); `picture` replaces that image part's bytes (say, a header claiming huge dimensions)."""
+    import copy
+    import random
+
+    rng = random.Random(copies)
+    deck = pptx.Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[6])
+    shape = slide.shapes.add_picture(photo((200, 40, 40), (64, 64)), Inches(1), Inches(1), Inches(1), Inches(1))
+    for number in range(copies - 1):
+        twin = copy.deepcopy(shape._element)
+        names = twin.xpath("./p:nvPicPr/p:cNvPr")[0]  # random names, so the slide does not compress like a bomb
+        names.set("id", str(number + 100))
+        names.set("descr", "".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=200)))
+        shape._element.addnext(twin)
+    if picture is not None:
+        rid = shape._element.xpath("./p:blipFill/a:blip")[0].get(qn("r:embed"))
+        slide.part.related_part(rid)._blob = picture
+    buffer = io.BytesIO()
+    deck.save(buffer)
+    return buffer.getvalue()
+
+
+def counting_decodes(monkeypatch) -> list[str]:
+    """The pictures restyling decodes, in order."""
+    from addin_server.documents import restyle
+
+    decoded: list[str] = []
+
+    def read_picture(data, field, max_pixels):
+        decoded.append(field)
+        return real(data, field, max_pixels)
+
+    real = restyle.read_picture
+    monkeypatch.setattr(restyle, "read_picture", read_picture)
+    return decoded
+
+
+def test_a_restyle_past_the_image_limit_is_refused_before_any_picture_is_decoded(engine, monkeypatch):
+    decoded = counting_decodes(monkeypatch)
+    maker = ImageMaker(engine, seed=1, max_images=100)
+    with pytest.raises(DocumentError) as raised:
+        plan_fill(deck_showing_one_picture(2000), parse_fill_options({"restyle": "flat"}), maker)
+    assert raised.value.code == "too_many_images" and "2000 images" in str(raised.value)
+    assert decoded == []
+
+
+def test_a_picture_shown_many_times_is_decoded_once(engine, monkeypatch):
+    decoded = counting_decodes(monkeypatch)
+    plan = plan_fill(deck_showing_one_picture(30), parse_fill_options({"restyle": "flat"}), ImageMaker(engine, seed=1))
+    assert len(plan.orders) == 30 and len(decoded) == 1
+    assert len({id(order.source_image) for order in plan.orders}) == 1  # one fitted copy, shared
+
+
+def test_a_picture_past_the_upload_pixel_cap_is_left_alone_undecoded(engine):
+    huge = decompression_bomb_png(8192, 8192)
+    maker = ImageMaker(engine, seed=1, max_picture_pixels=4096 * 4096)
+    with pytest.raises(DocumentError) as raised:
+        plan_fill(deck_showing_one_picture(3, huge), parse_fill_options({"restyle": "flat"}), maker)
+    assert raised.value.code == "nothing_to_fill"
+    assert all("8192×8192 pixels" in problem for problem in raised.value.problems)
+
+
+def test_a_picture_reference_that_is_external_or_missing_is_a_note(maker):
+    deck = pptx.Presentation(io.BytesIO(deck_with_pictures(linked=False)))
+    slides = list(deck.slides)
+    first = slides[0].shapes[0]._element.xpath("./p:blipFill/a:blip")[0]
+    first.set(qn("r:embed"), slides[0].part.relate_to("https://intranet.example/a.png", RT.IMAGE, is_external=True))
+    slides[1].shapes[0]._element.xpath("./p:blipFill/a:blip")[0].set(qn("r:embed"), "rId999")
+    buffer = io.BytesIO()
+    deck.save(buffer)
+    with pytest.raises(DocumentError) as raised:
+        plan_fill(buffer.getvalue(), parse_fill_options({"restyle": "flat"}), maker)
+    assert raised.value.code == "nothing_to_fill"
+    assert raised.value.problems == [
+        "slide 1, picture 1: a linked picture, left alone (it is never fetched)",
+        "slide 2, picture 1: left alone (its picture 'rId999' is missing from the file)",
+    ]
+
+
+def test_markers_past_the_image_limit_are_refused_before_any_is_sized(engine, monkeypatch):
+    from addin_server.documents import fill
+
+    sized: list[tuple] = []
+    monkeypatch.setattr(fill, "generation_size", lambda *args: sized.append(args) or (64, 64))
+    deck = pptx.Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[6])
+    for number in range(101):
+        box = slide.shapes.add_textbox(Inches(number % 10), Inches(number // 10 % 7), Inches(1), Inches(1))
+        box.text_frame.text = f"{{{{image: star {number}}}}}"
+    buffer = io.BytesIO()
+    deck.save(buffer)
+    with pytest.raises(DocumentError) as raised:
+        plan_fill(buffer.getvalue(), parse_fill_options({}), ImageMaker(engine, max_images=100))
+    assert raised.value.code == "too_many_images" and sized == []
+
+
+def decompression_bomb_png(width: int, height: int) -> bytes:
+    """A small PNG whose header claims `width`×`height` pixels."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
