@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import limits
+
 from engine.api import MAX_IMAGES_PER_REQUEST, MAX_STEPS
 from engine.declared_settings import load_settings, setting, settings_table
 from engine.errors import ConfigError
@@ -28,6 +30,8 @@ __all__ = [
 ]
 
 MULTI_TENANT = ("organizations", "common")
+#: Generations a signed-in user may start a minute, unless RATE_LIMIT says otherwise.
+SIGNED_IN_RATE_LIMIT = "60/minute"
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 
 
@@ -199,7 +203,12 @@ class IdentitySettings:
         "extra CA bundle to trust for the authority (a private CA or an inspecting proxy)",
         shown_default="the system's",
     )
-    rate_limit: str = setting("RATE_LIMIT", "60/minute", "per-user limit on generation requests (Flask-Limiter syntax)")
+    rate_limit: str = setting(
+        "RATE_LIMIT",
+        "",
+        "per-user limit on generations, one budget for every route and surface (Flask-Limiter syntax; `none`: off)",
+        shown_default=f"`{SIGNED_IN_RATE_LIMIT}` with Entra ID, none in local mode",
+    )
     auth_rate_limit: str = setting(
         "AUTH_RATE_LIMIT", "20/minute", "per-address limit on the sign-in dialog's pages (`/auth/*`)"
     )
@@ -235,6 +244,14 @@ class IdentitySettings:
     @property
     def enabled(self) -> bool:
         return bool(self.client_id)
+
+    @property
+    def generation_rate_limit(self) -> str:
+        """RATE_LIMIT as it applies ("" for none): one person on loopback gets no limit unless they set one."""
+        value = self.rate_limit.strip()
+        if value.lower() in ("none", "off"):
+            return ""
+        return value or (SIGNED_IN_RATE_LIMIT if self.enabled else "")
 
     @property
     def multi_tenant(self) -> bool:
@@ -346,9 +363,20 @@ class Config:
                 ipaddress.ip_network(network, strict=False)
             except ValueError:
                 raise ConfigError(f"METRICS_ALLOWED_NETWORKS: {network!r} is not an address or network") from None
+        for variable, value in (
+            ("RATE_LIMIT", identity.generation_rate_limit),
+            ("AUTH_RATE_LIMIT", identity.auth_rate_limit),
+        ):
+            try:
+                if value:
+                    limits.parse(value)
+            except ValueError:
+                raise ConfigError(f"{variable}: {value!r} is not a limit such as 60/minute") from None
         queue_url = self.engine.queue.url
-        if queue_url and not queue_url.startswith(("redis://", "rediss://", "unix://")):
-            raise ConfigError(f"ENGINE_QUEUE_URL must be redis://HOST:PORT/DB (or rediss://), got {queue_url!r}")
+        if queue_url and not queue_url.startswith(("redis://", "rediss://")):
+            raise ConfigError(
+                f"ENGINE_QUEUE_URL must be redis://[:PASSWORD@]HOST:PORT/DB (or rediss:// for TLS), got {queue_url!r}"
+            )
         if server.public_url and not server.public_url.startswith(("https://", "http://")):
             raise ConfigError(f"SERVER_PUBLIC_URL must start with https://, got {server.public_url!r}")
         if identity.enabled:

@@ -1,5 +1,5 @@
-"""Per-user rate limit on the routes that start generations, and a per-address one on the sign-in dialog's pages
-(Flask-Limiter): 429 with Retry-After.
+"""Per-user rate limit on everything that starts generations, one budget shared by every route and surface, and a
+per-address one on the sign-in dialog's pages (Flask-Limiter): 429 with Retry-After.
 
 Counts live in memory by default, or in Redis (RATE_LIMIT_STORAGE_URI) when several processes serve.
 """
@@ -26,6 +26,9 @@ GENERATION_ENDPOINTS = (
     "documents.fill_document",
     "copilot.create_images",
 )
+#: The one bucket every generation counts against (Flask-Limiter's shared-limit scope).
+GENERATION_SCOPE = "generation"
+KEY_PREFIX = "addin"
 
 
 def init_app(app: Flask) -> None:
@@ -37,12 +40,13 @@ def init_app(app: Flask) -> None:
         storage_uri=identity.rate_limit_storage,
         headers_enabled=True,
         strategy="moving-window",
-        key_prefix="addin",
+        key_prefix=KEY_PREFIX,
     )
+    generation_budget = limiter.shared_limit(identity.generation_rate_limit or "1/second", scope=GENERATION_SCOPE)
     for endpoint in GENERATION_ENDPOINTS:
-        if endpoint not in app.view_functions:  # Copilot's route exists only with Entra ID
+        if endpoint not in app.view_functions or not identity.generation_rate_limit:  # Copilot: with Entra ID only
             continue
-        limited = limiter.limit(identity.rate_limit)(app.view_functions[endpoint])
+        limited = generation_budget(app.view_functions[endpoint])
         app.view_functions[endpoint] = limited  # type: ignore[assignment]  # Flask-Limiter's types allow async
     for endpoint in SIGN_IN_ENDPOINTS:
         if endpoint in app.view_functions:
@@ -51,10 +55,12 @@ def init_app(app: Flask) -> None:
     app.extensions["limiter"] = limiter
 
 
-def count_generation(owner: str, surface: str) -> None:
-    """Count one generation started outside a limited route (a Teams invoke) against `owner`'s RATE_LIMIT;
-    `TooManyRequests` when they are over it."""
-    limit = parse(services().config.identity.rate_limit)
+def count_generation(owner: str) -> None:
+    """Count one generation started outside a limited route (a Teams invoke) against `owner`'s RATE_LIMIT, in
+    the same bucket as the routes; `TooManyRequests` when they are over it."""
+    if not services().config.identity.generation_rate_limit:
+        return
+    limit = parse(services().config.identity.generation_rate_limit)
     limiter: Limiter = current_app.extensions["limiter"]
-    if not limiter.limiter.hit(limit, surface, owner):
+    if not limiter.limiter.hit(limit, KEY_PREFIX, owner, GENERATION_SCOPE):
         raise TooManyRequests(f"you have asked for images too often; the limit is {limit}", "rate_limited")

@@ -331,6 +331,11 @@ class EngineClient(Protocol):
         """Cancel a queued or running job; False if it had already finished."""
         ...
 
+    def forget(self, job_id: str) -> None:
+        """The caller has recorded a finished job's images: drop what the engine keeps of it (memory, Redis,
+        shared files) now rather than when it expires. Unknown or unfinished jobs are left alone."""
+        ...
+
     def model_names(self) -> list[str]:
         """The names of the models this engine can serve, the default first."""
         ...

@@ -175,6 +175,12 @@ class LocalEngine:
             self._lock.notify_all()
             return True
 
+    def forget(self, job_id: str) -> None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is not None and job.state.is_final:
+                del self._jobs[job_id]
+
     def observe_batches(self, observer: Callable[[BatchReport], None]) -> None:
         self._batch_observers.append(observer)
 

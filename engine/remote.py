@@ -15,8 +15,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from PIL import Image
-
 from engine.api import (
     BatchReport,
     GeneratedImage,
@@ -34,6 +32,7 @@ from engine.errors import EngineClosed, JobCancelled, JobFailed, NoWorker, Queue
 from engine.job_board import JobBoard
 from engine.model_sources import ModelRegistry
 from engine.settings import EngineSettings
+from engine.shared_folder import SharedFolder, UnsafePath, is_job_id
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +55,8 @@ class RemoteEngine:
 
     def __init__(self, settings: EngineSettings) -> None:
         self.settings = settings
-        self.shared_dir = settings.queue.shared_dir
-        self.board = JobBoard(settings.queue.url)
+        self.shared = SharedFolder(settings.queue.shared_dir)
+        self.board = JobBoard(settings.queue.url, settings.result_ttl_s)
         self.celery = create_celery(settings.queue)
         self.registry = ModelRegistry.from_settings(settings.models, settings.default_model)
         self._observers: list[Callable[[BatchReport], None]] = []
@@ -117,35 +116,51 @@ class RemoteEngine:
         return self._status(self._record(job_id))
 
     def watch(self, job_id: str, after_version: int, timeout: float) -> JobStatus:
+        """Polls the job's version alone (a few bytes) until it moves, then reads the whole record once."""
         deadline = time.monotonic() + timeout
-        record = self._record(job_id)
-        while int(record.get("version", 0)) <= after_version and time.monotonic() < deadline:
+        self._record(job_id)
+        while int(self.board.job_fields(job_id, "version")["version"] or 0) <= after_version:
+            if time.monotonic() >= deadline:
+                break
             time.sleep(POLL_S)
-            record = self._record(job_id)
-        return self._status(record)
+        return self._status(self._record(job_id))
 
     def result(self, job_id: str, timeout: float | None = None) -> GenerationResult:
         deadline = None if timeout is None else time.monotonic() + timeout
-        record = self._record(job_id)
-        while not JobState(record["state"]).is_final:
+        self._record(job_id)
+        while not JobState(self.board.job_fields(job_id, "state")["state"] or JobState.FAILED.value).is_final:
             if self._closing.is_set():
                 raise EngineClosed("this web process is stopping; the job goes on in its worker")
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"job {job_id} did not finish within {timeout} s")
             time.sleep(POLL_S * 2)
-            record = self._record(job_id)
+        record = self._record(job_id)
         state = JobState(record["state"])
         if state is JobState.CANCELLED:
             raise JobCancelled(record.get("error") or "the job was cancelled")
         if state is JobState.FAILED:
             raise JobFailed(record.get("error") or "the job failed", record.get("error_kind") or "pipeline_error")
         request = self._status(record).request
-        images = []
-        for item in json.loads(record.get("images") or "[]"):
-            with Image.open(self.shared_dir / item["file"]) as picture:
-                images.append(GeneratedImage(picture.copy(), int(item["seed"]), int(item["index"])))
+        try:
+            images = [
+                GeneratedImage(
+                    self.shared.read_picture(job_id, str(item["file"])), int(item["seed"]), int(item["index"])
+                )
+                for item in json.loads(record.get("images") or "[]")
+            ]
+        except (UnsafePath, OSError, ValueError, KeyError, TypeError, Warning) as error:
+            log.error("job %s names pictures that cannot be read safely: %s", job_id, error)
+            raise JobFailed("the pictures of this job could not be read", "lost") from None
         timings = Timings(float(record.get("queue_wait_s", 0)), float(record.get("run_s", 0)))
         return GenerationResult(job_id, request, images, timings, int(record.get("batch_size", 1)))
+
+    def forget(self, job_id: str) -> None:
+        """Drops the job's record and its shared pictures, once it has ended."""
+        if not is_job_id(job_id):
+            return
+        if JobState(self.board.job_fields(job_id, "state")["state"] or JobState.FAILED.value).is_final:
+            self.board.forget(job_id)
+            self.shared.remove_job(job_id)
 
     def cancel(self, job_id: str) -> bool:
         self._record(job_id)
@@ -185,7 +200,7 @@ class RemoteEngine:
             job_id=record["id"],
             state=state,
             progress=Progress(int(record.get("step", 0)), int(record.get("total", 0)), position),
-            request=GenerationRequest.from_json(json.loads(record["request"])),
+            request=self.board.request(record, with_pictures=False),
             created_at=float(record["created_at"]),
             version=int(record.get("version", 0)),
             error=record.get("error") or None,

@@ -22,13 +22,14 @@ import uuid
 from dataclasses import asdict
 from pathlib import Path
 
-from engine.api import BatchReport, GenerationRequest, JobState
+from engine.api import BatchReport, JobState
 from engine.celery_app import RUN_NEXT, create_celery, queue_name
 from engine.errors import EngineError
-from engine.job_board import JobBoard
+from engine.job_board import MAX_LOST, JobBoard
 from engine.local import LocalEngine
 from engine.model_sources import ModelRegistry
 from engine.settings import EngineSettings
+from engine.shared_folder import SharedFolder
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,8 @@ class EngineWorker:
         for model in self.models:
             self.registry.get(model)  # an unknown name stops the worker before it takes anything
         self.concurrency = options.concurrency or settings.max_batch
-        self.board = JobBoard(self.queue.url)
+        self.board = JobBoard(self.queue.url, settings.result_ttl_s)
+        self.shared = SharedFolder(self.queue.shared_dir)
         self.engine = LocalEngine(self.settings, registry=self.registry, on_batch=self._report_batch)
         #: model -> why it could not be loaded; its jobs fail with that, and are not taken again.
         self.load_errors: dict[str, str] = {}
@@ -117,13 +119,16 @@ class EngineWorker:
         if taken is None:
             return  # someone else took it, or it was cancelled
         job_id, attempt = taken
-        record = self.board.job(job_id) or {}
+        record = self.board.job(job_id)
+        if record is None:  # not a job id the web tier makes: someone wrote to Redis who should not
+            log.error("took a job with a malformed id %r; it is failed, not run", job_id)
+            self._finish(job_id, attempt, JobState.FAILED, error="not a valid job", error_kind="invalid_job")
+            return
         if model in self.load_errors:
             self._finish(job_id, attempt, JobState.FAILED, error=self.load_errors[model], error_kind="model_error")
             return
-        request = GenerationRequest.from_json(json.loads(record["request"]))
         try:
-            handle = self.engine.submit(request)
+            handle = self.engine.submit(self.board.request(record, with_pictures=True))
         except EngineError as error:
             self._finish(job_id, attempt, JobState.FAILED, error=str(error), error_kind=error.kind)
             return
@@ -136,7 +141,7 @@ class EngineWorker:
         while True:
             status = self.engine.watch(local_id, version, timeout=beat)
             self.board.keep_alive(job_id, attempt, self.queue.worker_lost_s)
-            if not cancelled and (self.board.job(job_id) or {}).get("cancel") == "1":
+            if not cancelled and self.board.job_fields(job_id, "cancel")["cancel"] == "1":
                 cancelled = self.engine.cancel(local_id) or True
             if status.state.is_final:
                 break
@@ -153,7 +158,8 @@ class EngineWorker:
             self._finish(job_id, attempt, status.state, error=status.error, error_kind=status.error_kind)
             return
         result = self.engine.result(local_id)
-        folder = self.queue.shared_dir / job_id
+        self.engine.forget(local_id)  # the board holds it from here
+        folder = self.shared.job_folder(job_id)
         folder.mkdir(parents=True, exist_ok=True)
         images: list[dict[str, object]] = []
         for image in result.images:
@@ -172,7 +178,7 @@ class EngineWorker:
         )
         if not recorded:  # another attempt owns the job now: its pictures count, not these
             for item in images:
-                (self.queue.shared_dir / str(item["file"])).unlink(missing_ok=True)
+                self.shared.picture_path(job_id, str(item["file"])).unlink(missing_ok=True)
 
     def _finish(self, job_id: str, attempt: str, state: JobState, **fields: object) -> bool:
         values = {key: value for key, value in fields.items() if value is not None}
@@ -183,15 +189,22 @@ class EngineWorker:
     def _heartbeat(self) -> None:
         celery = create_celery(self.queue)
         interval = max(0.5, self.queue.worker_lost_s / 4)
+        next_sweep = time.monotonic()
         while not self._stop.is_set():
             try:
                 self.board.register_worker(self.name, list(self.published), self.concurrency, self.queue.worker_lost_s)
                 self.board.publish_models(self.published)  # again: a restarted Redis has forgotten them
                 for job_id in self.board.lost_jobs():
-                    if self.board.requeue(job_id):
+                    outcome = self.board.requeue(job_id)
+                    if outcome == 1:
                         model = (self.board.job(job_id) or {}).get("model", self.registry.default)
                         log.warning("job %s lost its worker; it runs again", job_id)
                         celery.send_task(RUN_NEXT, args=[model], queue=queue_name(model))
+                    elif outcome == 2:
+                        log.error("job %s lost its worker %d times; it failed", job_id, MAX_LOST)
+                if time.monotonic() >= next_sweep:  # pictures whose web process never collected them
+                    self.shared.sweep(older_than_s=self.settings.result_ttl_s * 4)
+                    next_sweep = time.monotonic() + 600
             except Exception as error:  # Redis restarting: try again at the next beat
                 log.warning("heartbeat: %s", error)
             self._stop.wait(interval)

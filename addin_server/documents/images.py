@@ -105,6 +105,7 @@ class ImageMaker:
                 for index, handle in enumerate(handles):
                     if handle is not None and pictures[index] is None and handle.status().state.is_final:
                         result = handle.result()
+                        self.engine.forget(handle.job_id)
                         image = result.images[0]
                         pictures[index] = Picture(
                             image.to_png_bytes(result.request), image.seed, image.image.width, image.image.height

@@ -142,6 +142,7 @@ class JobService:
                 ]
                 self.store.finish_job(job_id, JobState.SUCCEEDED, images)
                 state = JobState.SUCCEEDED
+            self.engine.forget(job_id)  # recorded: the engine need not keep its copy (scaled out: Redis, files)
             self.metrics.jobs.labels(state.value).inc()
             recording.set_result(None)
         except Exception as error:  # a full disk must not leave the job "running" forever

@@ -167,7 +167,7 @@ def _submit(owner: str, caller: Caller, data: dict[str, Any]) -> str:
     if data.get("shape") in sizes:
         body["size"] = sizes[str(data["shape"])]
     generation = parse_job_request(body, services().engine.model_names(), request_limits())
-    count_generation(owner, "teams")
+    count_generation(owner)
     job_id = services().jobs.submit(generation, owner)
     audit_generation(User(id=owner, name=caller.name), generation, "teams.submit", job_id)
     return job_id

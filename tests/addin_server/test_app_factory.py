@@ -16,10 +16,13 @@ def test_the_app_serves_jobs_on_the_engine_it_is_given(test_model_dir, tmp_path)
     try:
         assert services(app).engine is engine
         assert client.get("/readyz").get_json()["models"] == engine.model_names()
+        batches = []
+        engine.observe_batches(batches.append)
         created = client.post("/api/jobs", json={"prompt": "a red circle", "n": 2, "seed": 3}).get_json()
-        assert engine.status(created["id"]).request.prompt == "a red circle"  # it went to this engine
         job = wait_for_job(client, created["id"])
         assert job["status"] == "succeeded" and [image["seed"] for image in job["images"]] == [3, 4]
+        assert any(created["id"] in batch.job_ids for batch in batches)  # it went to this engine
+        assert created["id"] not in engine._jobs  # recorded, so the engine let its copy go
         metrics = client.get("/metrics").get_data(as_text=True)
         assert 'addin_images_generated_total{model="tiny"} 2.0' in metrics  # its batches reach the metrics
     finally:

@@ -79,8 +79,10 @@ def test_the_compose_file_runs_redis_the_web_tier_and_a_worker():
     }
     for name in ("web", "worker"):
         environment = services[name]["environment"]
-        assert environment["ENGINE_QUEUE_URL"].startswith("redis://127.0.0.1:6379")
+        assert environment["ENGINE_QUEUE_URL"].startswith("redis://:${REDIS_PASSWORD}@127.0.0.1:6379")
         assert set(environment) <= declared, set(environment) - declared
+    redis_command = services["redis"]["command"]
+    assert redis_command[redis_command.index("--requirepass") + 1].startswith("${REDIS_PASSWORD:?")  # AUTH, always
     web_volumes = {volume.split(":")[0] for volume in services["web"]["volumes"]}
     assert "shared-images" in web_volumes and "shared-images:/data/shared-images" in services["worker"]["volumes"]
 

@@ -280,6 +280,26 @@ def test_each_user_has_their_own_rate_limit(make_app, provider):
     assert client.get("/api/jobs", headers=alice).status_code == 200  # reading is not limited
 
 
+def test_one_budget_covers_every_route_and_surface_that_generates(make_app, provider):
+    """RATE_LIMIT=2/minute allows two generations in all, not two per route (eight routes, eight times)."""
+    from addin_server.errors import TooManyRequests
+    from addin_server.rate_limit import count_generation
+
+    app = make_app(rate_limit="2/minute")
+    client = app.test_client()
+    alice = bearer(provider.token(oid="budget-alice"))
+    assert client.post("/api/jobs", json={"prompt": "x"}, headers=alice).status_code == 202
+    assert client.post("/v1/images/generations", json={"prompt": "x"}, headers=alice).status_code == 200
+    deck = {"title": "t", "slides": [{"title": "one", "image": "a star"}]}
+    limited = client.post("/api/documents", json=deck, headers=alice)
+    assert limited.status_code == 429 and limited.get_json()["error"]["code"] == "rate_limited"
+    assert client.post("/v1/images/generations", json={"prompt": "x"}, headers=alice).status_code == 429
+    with app.test_request_context(), pytest.raises(TooManyRequests):
+        count_generation(f"{TENANT}:budget-alice")  # a Teams invoke draws on the same budget
+    with app.test_request_context():
+        count_generation(f"{TENANT}:budget-bob")  # someone else's is their own
+
+
 def test_the_rate_limit_is_shared_through_redis(make_app, provider, redis_url):
     first, second = (make_app(rate_limit="3/minute", rate_limit_storage=redis_url).test_client() for _ in range(2))
     alice = bearer(provider.token(oid=f"redis-alice-{time.time()}"))
