@@ -61,6 +61,9 @@ def test_local_mode_has_no_rate_limit_unless_one_is_set(client):
     assert statuses == {400}  # each refused for its empty prompt, none for being the 61st
     assert Config.from_env({}).identity.generation_rate_limit == ""
     assert Config.from_env({"RATE_LIMIT": "5/minute"}).identity.generation_rate_limit == "5/minute"
-    signed_in = {"ENTRA_CLIENT_ID": "00000000-0000-0000-0000-000000000001", "ENTRA_TENANT_ID": "organizations"}
+    signed_in = {
+        "ENTRA_CLIENT_ID": "00000000-0000-0000-0000-000000000001",
+        "ENTRA_TENANT_ID": "00000000-0000-0000-0000-000000000002",
+    }
     assert Config.from_env(signed_in).identity.generation_rate_limit == "60/minute"
     assert Config.from_env({**signed_in, "RATE_LIMIT": "none"}).identity.generation_rate_limit == ""
