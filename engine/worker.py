@@ -77,9 +77,9 @@ class EngineWorker:
         for model in self.models:
             try:
                 limits = self.engine.limits(model)
-            except Exception:  # a broken folder, out of memory: this worker fails that model's jobs
+            except Exception as error:  # a broken folder, out of memory: this worker fails that model's jobs
                 self.load_errors[model] = f"the worker {self.name} could not load the model {model!r}"
-                log.exception("%s", self.load_errors[model])
+                log.error("%s: %s", self.load_errors[model], error)  # the detail for the log, not for users
                 continue
             data = asdict(limits)
             data["schedulers"] = list(limits.schedulers)

@@ -55,15 +55,13 @@ def test_a_request_through_a_proxy_is_refused_with_what_to_do(client, header):
 
 def test_local_mode_has_no_rate_limit_unless_one_is_set(client):
     """One person scripting on their own machine is not throttled (a fill of 108 documents got 429 after 60)."""
-    from addin_server.config import Config
+    from addin_server.config import Config, IdentitySettings
+    from engine.declared_settings import load_settings
 
     statuses = {client.post("/api/jobs", json={"prompt": ""}).status_code for _ in range(70)}
     assert statuses == {400}  # each refused for its empty prompt, none for being the 61st
     assert Config.from_env({}).identity.generation_rate_limit == ""
     assert Config.from_env({"RATE_LIMIT": "5/minute"}).identity.generation_rate_limit == "5/minute"
-    signed_in = {
-        "ENTRA_CLIENT_ID": "00000000-0000-0000-0000-000000000001",
-        "ENTRA_TENANT_ID": "00000000-0000-0000-0000-000000000002",
-    }
-    assert Config.from_env(signed_in).identity.generation_rate_limit == "60/minute"
-    assert Config.from_env({**signed_in, "RATE_LIMIT": "none"}).identity.generation_rate_limit == ""
+    signed_in = {"ENTRA_CLIENT_ID": "00000000-0000-0000-0000-000000000001"}
+    assert load_settings(IdentitySettings, signed_in).generation_rate_limit == "60/minute"
+    assert load_settings(IdentitySettings, {**signed_in, "RATE_LIMIT": "none"}).generation_rate_limit == ""
