@@ -40,6 +40,8 @@ class AddinServer(BaseApplication):
             "graceful_timeout": math.ceil(server.graceful_timeout_s),
             "keepalive": 5,
             "accesslog": "-",
+            # The path without its query string, and no referrer: a prompt or token in a URL stays out of logs.
+            "access_log_format": '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"',
             "errorlog": "-",
             "on_starting": _on_starting,
             "post_worker_init": _post_worker_init,

@@ -25,8 +25,13 @@ def invalid_token(message: str) -> Unauthorized:
     return Unauthorized(
         message,
         "invalid_token",
-        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{message}"'},
+        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{_quotable(message)}"'},
     )
+
+
+def _quotable(text: str) -> str:
+    """`text` as RFC 6750 allows inside a quoted `error_description`: printable ASCII without `"` or `\\`."""
+    return "".join(char if " " <= char <= "~" and char not in '"\\' else "'" if char == '"' else " " for char in text)
 
 
 def bearer_token(request: Request, realm: str, kind: str) -> str:

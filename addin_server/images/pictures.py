@@ -17,6 +17,9 @@ from addin_server.errors import BadRequest
 from engine.api import ModelLimits
 
 ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP")
+#: Pillow's names for what it reads under those formats: a phone's or camera's multi-picture JPEG is "MPO" (its
+#: first frame is the photo).
+_READ_AS = {"PNG": "PNG", "JPEG": "JPEG", "MPO": "JPEG", "WEBP": "WEBP"}
 #: A mask pixel this transparent or more is repainted.
 REPAINT_BELOW_ALPHA = 128
 
@@ -38,8 +41,8 @@ def read_picture(data: bytes, field: str, max_pixels: int) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            picture = Image.open(io.BytesIO(data))
-            if picture.format not in ACCEPTED_FORMATS:
+            picture = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)  # no other parser sees the bytes
+            if _READ_AS.get(picture.format or "") not in ACCEPTED_FORMATS:
                 raise BadRequest(
                     f"{field} must be a PNG, JPEG or WebP picture, got {picture.format or 'an unknown format'}",
                     "unsupported_image",
@@ -60,7 +63,11 @@ def read_picture(data: bytes, field: str, max_pixels: int) -> Image.Image:
         raise BadRequest(
             f"{field} claims far more pixels than this server takes (a decompression bomb)", "image_too_large", field
         ) from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Warning):
+    except UnidentifiedImageError:
+        raise BadRequest(
+            f"{field} must be a PNG, JPEG or WebP picture, and this is none of them", "unsupported_image", field
+        ) from None
+    except (OSError, ValueError, SyntaxError, Warning):
         raise BadRequest(f"{field} is not a picture this server can read", "invalid_image", field) from None
     return picture
 

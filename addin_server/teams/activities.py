@@ -26,6 +26,9 @@ HANDLED_INVOKES = (
     "composeExtension/selectItem",
 )
 
+#: The Bot Framework channel of Microsoft Teams; activities from any other channel are refused.
+TEAMS_CHANNEL = "msteams"
+
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 
@@ -53,6 +56,12 @@ def read_envelope(body: object) -> Activity:
         raise BadRequest(f"not a Bot Framework activity: {_first_problem(error)}", "invalid_activity") from None
     if not activity.service_url:
         raise BadRequest("the activity has no serviceUrl", "invalid_activity", "serviceUrl")
+    if activity.channel_id != TEAMS_CHANNEL:  # the same bot reached from Web Chat, say, carries no Teams identity
+        raise BadRequest(
+            f"this bot answers Microsoft Teams only, not the channel {activity.channel_id!r}",
+            "unsupported_channel",
+            "channelId",
+        )
     return activity
 
 
@@ -67,11 +76,16 @@ def read_invoke(body: dict[str, Any]) -> Any:
 
 
 def caller_of(activity: Activity) -> Caller:
-    tenant = activity.conversation.tenant_id
-    if not tenant and activity.channel_data is not None and activity.channel_data.tenant is not None:
-        tenant = activity.channel_data.tenant.id
+    """Who sent a Teams activity: the tenant Teams names in the conversation and in its channel data (they must
+    agree where both are given), and the sender's Entra object id."""
+    tenants = {activity.conversation.tenant_id}
+    if activity.channel_data is not None and activity.channel_data.tenant is not None:
+        tenants.add(activity.channel_data.tenant.id)
+    tenants.discard(None)
+    if len(tenants) > 1:
+        raise BadRequest("the activity names two tenants", "invalid_activity", "channelData.tenant")
     sender = activity.from_
-    return Caller(tenant=tenant, object_id=sender.aad_object_id, name=sender.name or "")
+    return Caller(tenant=next(iter(tenants), None), object_id=sender.aad_object_id, name=sender.name or "")
 
 
 def message_text(content: str | None, content_type: str | None) -> str:

@@ -11,6 +11,7 @@ No handler ever waits for a picture longer than that; an error becomes a sentenc
 
 from __future__ import annotations
 
+import urllib.parse
 import time
 from typing import Any
 
@@ -45,6 +46,8 @@ GENERATE_COMMAND = "generate"
 SEARCH_COMMAND = "recent"
 #: Teams asks for 25 results a page; never more than this.
 MAX_RESULTS = 25
+#: Paging past this many pictures finds none (nobody has a million); larger skips are clamped to it.
+MAX_SKIP = 1_000_000
 DIALOG_WIDTH, DIALOG_HEIGHT = 720, 640
 
 
@@ -72,9 +75,12 @@ def search_message(text: str) -> dict[str, Any]:
     return as_json(MessagingExtensionResponse(compose_extension=result))
 
 
-def dialog(title: str, **query: str) -> dict[str, Any]:
-    """The dialog page, with `query` (a starting prompt, or a job to follow)."""
-    url = external_url("teams.dialog", **query)
+def dialog(title: str, prompt: str = "", job: str = "") -> dict[str, Any]:
+    """The dialog page, with a starting prompt or a job to follow. The prompt rides in the URL's fragment, which
+    browsers never send: a message's text must not reach access logs or proxies (AUDIT_PROMPTS holds for it)."""
+    url = external_url("teams.dialog", **({"job": job} if job else {}))
+    if prompt:
+        url += "#" + urllib.parse.urlencode({"prompt": prompt})
     info = UrlTaskModuleTaskInfo(title=title, url=url, fallback_url=url, width=DIALOG_WIDTH, height=DIALOG_HEIGHT)
     return as_json(MessagingExtensionActionResponse(task=TaskModuleContinueResponse(value=info)))
 
@@ -89,7 +95,7 @@ def query(activity: Any, caller: Caller) -> dict[str, Any]:
         return search_message(f"This app has no search command {value.command_id!r}.")
     text = next((str(p.value or "") for p in value.parameters or [] if p.name == "query"), "").strip()
     options = value.query_options
-    skip = max(0, int(options.skip or 0)) if options else 0
+    skip = min(MAX_SKIP, max(0, int(options.skip or 0))) if options else 0  # SQLite takes 64-bit offsets only
     count = min(MAX_RESULTS, max(1, int(options.count or MAX_RESULTS))) if options else MAX_RESULTS
     images = services().store.search_images(_owner(caller), text, skip, count)
     if not images and skip == 0:
@@ -121,7 +127,7 @@ def fetch_task(activity: Any, caller: Caller) -> dict[str, Any]:
     payload = activity.value.message_payload
     body = payload.body if payload is not None else None
     prompt = message_text(body.content, body.content_type) if body is not None else ""
-    return dialog("Generate an image", **({"prompt": prompt} if prompt else {}))
+    return dialog("Generate an image", prompt=prompt)
 
 
 def submit_action(activity: Any, caller: Caller, received_at: float) -> dict[str, Any]:

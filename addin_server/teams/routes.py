@@ -30,7 +30,6 @@ def dialog() -> Response:
         "maxImages": min(MAX_VARIATIONS, config.server.max_images_per_request),
         "sizes": shape_sizes(services().engine.limits()),
         "styles": list(STYLE_PRESETS.items()),
-        "prompt": request.args.get("prompt", "")[:MAX_PROMPT_CHARS],
         "job": request.args.get("job", ""),
         "teamsJs": url_for("teams.static", filename="vendor/MicrosoftTeams.min.js"),
     }

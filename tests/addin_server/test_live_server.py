@@ -145,3 +145,12 @@ def test_leaving_an_event_stream_does_not_cancel_the_job(live_server):
         wait_for_status(live_server, "watched then left", {"succeeded", "failed", "cancelled"})["status"] == "succeeded"
     )
     assert live_server.get("/healthz").status_code == 200
+
+
+def test_the_access_log_keeps_no_query_strings(live_server):
+    """A prompt or a token in a URL (`?prompt=Q3 layoffs`) must not land in the access log."""
+    assert live_server.get("/healthz?prompt=q3-layoffs-secret&token=abc123").status_code == 200
+    time.sleep(0.5)  # gunicorn writes the line after the answer
+    log = live_server.log()
+    assert '"GET /healthz HTTP/1.1" 200' in log
+    assert "q3-layoffs-secret" not in log and "abc123" not in log

@@ -13,6 +13,14 @@ import { arrowKeysChoose, imageTile, markChosen } from "../../taskpane/static/ti
 /** @typedef {import("../../taskpane/static/form.js").Job} Job */
 
 const settings = JSON.parse(byId("settings").textContent || "{}");
+
+/** The prompt the dialog starts from: a message's text rides in the URL's fragment, which is never sent to a
+ * server (so no access log or proxy sees it). */
+function startingPrompt() {
+  const prompt = new URLSearchParams(window.location.hash.slice(1)).get("prompt") || "";
+  const limit = textAreaById("prompt").maxLength;
+  return limit > 0 ? prompt.slice(0, limit) : prompt;
+}
 const teams = window.microsoftTeams;
 
 class Dialog {
@@ -41,7 +49,7 @@ class Dialog {
     teams.app.registerOnThemeChangeHandler((theme) => useTheme(theme === "dark" || theme === "contrast"));
     this.form.fillChoices();
     selectById("shape").value = "square";
-    textAreaById("prompt").value = settings.prompt;
+    textAreaById("prompt").value = startingPrompt();
     byId("generate-form").addEventListener("submit", (event) => { event.preventDefault(); this.generate(); });
     byId("cancel").addEventListener("click", () => this.cancel());
     byId("post").addEventListener("click", () => this.post());

@@ -87,7 +87,11 @@ def test_bad_tokens_are_refused_never_500(client, provider, case):
     error = response.get_json()["error"]
     assert words in error["message"]
     if status == 401:
-        assert response.headers["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
+        challenge = response.headers["WWW-Authenticate"]
+        assert challenge.startswith('Bearer error="invalid_token", error_description="')
+        # A well-formed header: the description is one quoted string with no quote or backslash inside.
+        description = challenge.split('error_description="', 1)[1]
+        assert description.endswith('"') and '"' not in description[:-1] and "\\" not in description
 
 
 def test_no_token_or_a_token_in_the_url(client, provider):

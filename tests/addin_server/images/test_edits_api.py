@@ -59,6 +59,23 @@ def jobs_written(app) -> int:
     return sum(len(services(app).store.jobs(owner, 100)) for owner in ("alice", "bob"))
 
 
+def test_a_phones_multi_picture_jpeg_is_changed_from_its_first_frame(client):
+    """Phones and cameras write MPO (a JPEG with more pictures behind it); its first frame is the photo."""
+    photo, depth_map = two_colours(), Image.new("RGB", (64, 64), (128, 128, 128))
+    buffer = io.BytesIO()
+    photo.save(buffer, format="MPO", save_all=True, append_images=[depth_map])
+    response = client.post(
+        "/v1/images/edits",
+        data={"prompt": "a green star", "strength": "0.05", "steps": "4", **files(image=buffer.getvalue())},
+        headers=ALICE,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200, response.get_json()
+    url = response.get_json()["data"][0]["url"]
+    kept = Image.open(io.BytesIO(client.get(url.split("localhost")[-1], headers=ALICE).data)).convert("RGB")
+    assert kept.getpixel((5, 5))[0] > 150 and kept.getpixel((60, 5))[2] > 150  # the photo, not the grey map
+
+
 def test_an_openai_edit_with_a_mask_repaints_only_the_transparent_part(client):
     response = client.post(
         "/v1/images/edits",
@@ -175,7 +192,7 @@ def decompression_bomb() -> bytes:
     ("form", "uploads", "param", "code"),
     [
         ({"prompt": "x"}, {}, "image", "missing_field"),
-        ({"prompt": "x"}, {"image": b"not a picture"}, "image", "invalid_image"),
+        ({"prompt": "x"}, {"image": b"not a picture"}, "image", "unsupported_image"),
         ({"prompt": "x"}, {"image": png(two_colours(), "GIF")}, "image", "unsupported_image"),
         ({"prompt": "x"}, {"image": decompression_bomb()}, "image", "image_too_large"),
         (
