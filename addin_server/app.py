@@ -16,8 +16,8 @@ from addin_server.http_errors import register_error_handlers
 from addin_server.images import files_api, jobs_api, openai_api, public_api
 from addin_server.images.jobs import JobService
 from addin_server.images.public_links import PublicLinks
+from addin_server.images.request_slots import RequestSlots
 from addin_server.images.store import ImageStore
-from addin_server.images.stream_slots import StreamSlots
 from addin_server.ops import routes as ops_routes
 from addin_server.ops.metrics import Metrics
 from addin_server.resources import templates_folder
@@ -74,7 +74,8 @@ def create_app(
             config.server.max_upload_pixels,
         ),
         authenticator=authenticator or auth.authenticator_for(config.identity),
-        streams=StreamSlots(config.server.max_streams_per_user),
+        streams=RequestSlots(config.server.max_streams_per_user, "progress streams open", "too_many_streams"),
+        waits=RequestSlots(config.server.max_waits_per_user, "requests waiting for pictures", "too_many_waits"),
         public_links=PublicLinks(app.secret_key, config.server.public_link_ttl_s),
     )
     if config.identity.enabled:

@@ -91,6 +91,13 @@ class ServerSettings:
     max_streams_per_user: int = setting(
         "SERVER_MAX_STREAMS_PER_USER", 4, "progress streams (Server-Sent Events) one user may have open", minimum=1
     )
+    max_waits_per_user: int = setting(
+        "SERVER_MAX_WAITS_PER_USER",
+        8,
+        "requests one user may have waiting for their pictures at once (synchronous OpenAI calls, Copilot, Teams), "
+        "a batch's worth; more get 429 before any work starts, so one user never holds every request thread",
+        minimum=1,
+    )
     stream_max_s: float = setting(
         "SERVER_STREAM_MAX_S",
         300.0,

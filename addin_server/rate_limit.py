@@ -26,6 +26,8 @@ GENERATION_ENDPOINTS = (
     "documents.fill_document",
     "copilot.create_images",
 )
+#: Polls that wait for a job's pictures, limited per user on their own (each may hold a thread for a while).
+POLL_LIMITS = {"copilot.get_images": "60/minute"}
 #: The one bucket every generation counts against (Flask-Limiter's shared-limit scope).
 GENERATION_SCOPE = "generation"
 KEY_PREFIX = "addin"
@@ -48,6 +50,10 @@ def init_app(app: Flask) -> None:
             continue
         limited = generation_budget(app.view_functions[endpoint])
         app.view_functions[endpoint] = limited  # type: ignore[assignment]  # Flask-Limiter's types allow async
+    for endpoint, poll_limit in POLL_LIMITS.items():
+        if endpoint in app.view_functions:
+            limited = limiter.limit(poll_limit)(app.view_functions[endpoint])
+            app.view_functions[endpoint] = limited  # type: ignore[assignment]
     for endpoint in SIGN_IN_ENDPOINTS:
         if endpoint in app.view_functions:
             limited = limiter.limit(identity.auth_rate_limit, key_func=get_remote_address)(app.view_functions[endpoint])

@@ -14,8 +14,8 @@ from addin_server.config import Config
 from addin_server.documents.service import DocumentService
 from addin_server.images.jobs import JobService
 from addin_server.images.public_links import PublicLinks
+from addin_server.images.request_slots import RequestSlots
 from addin_server.images.store import ImageStore
-from addin_server.images.stream_slots import StreamSlots
 from addin_server.ops.metrics import Metrics
 from engine.api import EngineClient
 
@@ -40,7 +40,9 @@ class Services:
     documents: DocumentService
     authenticator: Authenticator
     #: Progress streams open per user.
-    streams: StreamSlots
+    streams: RequestSlots
+    #: Requests waiting for their pictures per user (OpenAI's synchronous routes, Copilot, Teams).
+    waits: RequestSlots
     #: Signs and reads the token-free picture links of Teams and Copilot cards.
     public_links: PublicLinks
     #: Acts for the user on Microsoft Graph; None in local mode.

@@ -51,15 +51,19 @@ def create_images() -> Response:
     job_body = {"prompt": styled_prompt(body["prompt"].strip(), style), "n": n, "size": size}
     generation = parse_job_request(job_body, services().engine.model_names(), request_limits())
     user = current_user()
-    job_id = services().jobs.submit(generation, user.id, field_names={"width": "shape", "height": "shape"})
-    audit_generation(user, generation, "copilot.images", job_id)
-    return jsonify(_answer(job_id))
+    with services().waits.held(user.id):  # taken before the job exists: a refusal starts nothing
+        job_id = services().jobs.submit(generation, user.id, field_names={"width": "shape", "height": "shape"})
+        audit_generation(user, generation, "copilot.images", job_id)
+        return jsonify(_answer(job_id))
 
 
 @bp.get("/images/<job_id>")
 def get_images(job_id: str) -> Response:
-    services().jobs.view(job_id, current_user().id)  # 404 for an unknown job or someone else's, before waiting
-    return jsonify(_answer(job_id))
+    """Rate-limited per user (`rate_limit.POLL_LIMITS`) and, like every wait, capped in how many one user holds."""
+    user_id = current_user().id
+    services().jobs.view(job_id, user_id)  # 404 for an unknown job or someone else's, before waiting
+    with services().waits.held(user_id):
+        return jsonify(_answer(job_id))
 
 
 def _answer(job_id: str) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Server-Sent Events for one job: `progress` on every change (step, state, queue position), then one
 final event named after the end state (`succeeded`, `failed`, `cancelled`), then the stream closes.
 
-Each stream holds a server thread, so a user has a few at a time (`stream_slots.py`) and each lives a bounded time;
+Each stream holds a server thread, so a user has a few at a time (`request_slots.py`) and each lives a bounded time;
 a client whose stream ends before its job does opens another.
 """
 

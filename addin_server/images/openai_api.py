@@ -73,13 +73,14 @@ def _upload_limit() -> int:
 def _generate_and_answer(openai_request: OpenAIImageRequest, kind: str, field_names: dict[str, str]) -> Response:
     jobs: JobService = services().jobs
     owner = current_user().id
-    job_id = jobs.submit(openai_request.generation, owner, field_names=field_names)
-    audit_generation(current_user(), openai_request.generation, kind, job_id)
-    timeout = services().config.server.sync_timeout_s
-    try:
-        view = jobs.wait(job_id, owner, timeout, lambda: client_disconnected(request.environ))
-    except ClientClosedRequest:
-        return Response(status=499)  # nobody reads it; the job was cancelled
+    with services().waits.held(owner):  # taken before the job exists: a refusal starts nothing
+        job_id = jobs.submit(openai_request.generation, owner, field_names=field_names)
+        audit_generation(current_user(), openai_request.generation, kind, job_id)
+        timeout = services().config.server.sync_timeout_s
+        try:
+            view = jobs.wait(job_id, owner, timeout, lambda: client_disconnected(request.environ))
+        except ClientClosedRequest:
+            return Response(status=499)  # nobody reads it; the job was cancelled
     if view.state is not JobState.SUCCEEDED:
         raise _job_error(view.state, view.record.error or "", view.record.error_kind or "")
     data = []

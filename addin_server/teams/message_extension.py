@@ -11,8 +11,8 @@ No handler ever waits for a picture longer than that; an error becomes a sentenc
 
 from __future__ import annotations
 
-import urllib.parse
 import time
+import urllib.parse
 from typing import Any
 
 from microsoft_teams.api.models import (
@@ -29,7 +29,7 @@ from microsoft_teams.api.models import (
 
 from addin_server.audit import audit_generation
 from addin_server.auth.users import User
-from addin_server.errors import ServerError
+from addin_server.errors import ServerError, TooManyRequests
 from addin_server.images.presets import STYLE_PRESETS, shape_sizes, styled_prompt
 from addin_server.images.public_api import public_image_url
 from addin_server.images.public_links import THUMBNAIL_SIDE
@@ -156,7 +156,11 @@ def _generate_within_the_invoke(
         bot.recent_submits.remember(owner, activity.id, job_id)
     jobs = services().jobs
     remaining = received_at + services().config.teams.invoke_wait_s - time.monotonic()
-    jobs.wait_recorded(job_id, timeout=max(0.0, remaining))
+    try:
+        with services().waits.held(owner):
+            jobs.wait_recorded(job_id, timeout=max(0.0, remaining))
+    except TooManyRequests:
+        pass  # the user already holds enough waiting requests: the dialog follows this job instead
     view = jobs.view(job_id, owner)
     if view.state is JobState.SUCCEEDED and view.record.images:
         return card_result(view.record.images[0])

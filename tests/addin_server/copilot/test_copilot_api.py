@@ -105,3 +105,11 @@ def test_each_call_writes_an_audit_line(copilot_app, copilot_headers, caplog):
         copilot_app.test_client().post("/api/copilot/images", json={"prompt": "a red circle"}, headers=copilot_headers)
     [line] = [json.loads(record.getMessage()) for record in caplog.records if record.name == "addin_server.audit"]
     assert line["event"] == "copilot.images" and line["user"] == "user-alice" and "prompt_sha256" in line
+
+
+def test_the_poll_is_rate_limited_per_user(make_copilot_app, copilot_headers):
+    client = make_copilot_app().test_client()
+    created = client.post("/api/copilot/images", json={"prompt": "a red circle"}, headers=copilot_headers)
+    job_id = created.get_json()["job_id"]
+    statuses = [client.get(f"/api/copilot/images/{job_id}", headers=copilot_headers).status_code for _ in range(61)]
+    assert statuses[:60] == [200] * 60 and statuses[60] == 429
