@@ -34,7 +34,8 @@ from addin_server.errors import BadRequest
 from addin_server.icons import OFFICE_SIZES, icon_png
 from addin_server.resources import manifest_templates_folder
 
-UNIFIED_SCHEMA_VERSION = "1.24"
+#: The newest unified-manifest schema the offline checks hold (tests/schemas/teams-v1.30.json).
+UNIFIED_SCHEMA_VERSION = "1.30"
 NAME = "Image Generator"
 DESCRIPTION = "Generate images privately on your organization's own server and insert them into Word and PowerPoint."
 
@@ -79,6 +80,13 @@ class ManifestSettings:
         return dataclasses.replace(self, base_url=self.base_url.rstrip("/"), addin_id=addin_id)
 
     @property
+    def app_id(self) -> str:
+        """The unified manifest's own id. Microsoft asks for a new GUID, not the XML add-in's `<Id>`: the app
+        package then hides that XML add-in (`alternates`), so a person who had it does not see it twice. Derived
+        from the add-in id, so every run writes the same one."""
+        return str(uuid.uuid5(uuid.UUID(str(self.addin_id)), "unified-manifest"))
+
+    @property
     def host(self) -> str:
         return urlparse(self.base_url).netloc
 
@@ -109,13 +117,14 @@ def xml_manifest(settings: ManifestSettings) -> str:
 
 
 def unified_manifest(settings: ManifestSettings) -> dict:
-    """The app manifest (schema 1.24) with the Word/PowerPoint task pane as its one extension."""
+    """The app manifest (schema `UNIFIED_SCHEMA_VERSION`) with the Word/PowerPoint task pane as its one extension;
+    `alternateIcons` let Microsoft 365 make an XML manifest from it for Office versions that read only those."""
     icons = [{"size": size, "url": f"{settings.base_url}/icons/icon-{size}.png"} for size in (16, 32, 80)]
     manifest: dict = {
         "$schema": f"https://developer.microsoft.com/json-schemas/teams/v{UNIFIED_SCHEMA_VERSION}/MicrosoftTeams.schema.json",
         "manifestVersion": UNIFIED_SCHEMA_VERSION,
         "version": settings.version,
-        "id": settings.addin_id,
+        "id": settings.app_id,
         "developer": {
             "name": settings.provider[:32],
             "websiteUrl": f"{settings.base_url}/",
@@ -175,7 +184,15 @@ def unified_manifest(settings: ManifestSettings) -> dict:
                         ],
                     }
                 ],
-                "alternates": [{"hide": {"customOfficeAddin": {"officeAddinId": settings.addin_id}}}],
+                "alternates": [
+                    {"hide": {"customOfficeAddin": {"officeAddinId": settings.addin_id}}},
+                    {
+                        "alternateIcons": {  # the XML manifest's IconUrl and HighResolutionIconUrl
+                            "icon": {"size": 32, "url": f"{settings.base_url}/icons/icon-32.png"},
+                            "highResolutionIcon": {"size": 64, "url": f"{settings.base_url}/icons/icon-64.png"},
+                        }
+                    },
+                ],
             }
         ],
     }

@@ -156,6 +156,25 @@ def _answer_schema() -> dict[str, Any]:
 
 def openapi_document(base_url: str) -> dict[str, Any]:
     """The plugin's OpenAPI 3.0 description: only its two operations, flat bodies, no composition, no remote refs."""
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Private images for Copilot",
+            "version": "1.0.0",
+            "description": "Draws pictures on the organization's own image server.",
+        },
+        "servers": [{"url": base_url}],
+        "paths": openapi_paths(),
+    }
+
+
+def openapi_paths(operation_prefix: str = "") -> dict[str, Any]:
+    """The plugin's two operations; the server's own /openapi.json lists them too where Copilot is served, their
+    operation ids prefixed (`copilotCreateImages`) so they stay unique beside the OpenAI routes'."""
+
+    def operation_id(name: str) -> str:
+        return operation_prefix + name[0].upper() + name[1:] if operation_prefix else name
+
     answer = {
         "description": "The pictures, or a job id to ask again",
         "content": {"application/json": {"schema": _answer_schema()}},
@@ -168,45 +187,43 @@ def openapi_document(base_url: str) -> dict[str, Any]:
         "properties": {field.name: field.json_schema() for field in COPILOT_FIELDS},
     }
     return {
-        "openapi": "3.0.3",
-        "info": {
-            "title": "Private images for Copilot",
-            "version": "1.0.0",
-            "description": "Draws pictures on the organization's own image server.",
+        "/api/copilot/images": {
+            "post": {
+                "operationId": operation_id(CREATE),
+                "summary": "Draw pictures from a description",
+                "description": "Draws 1 to 4 new pictures. Answers with the pictures when they are ready within "
+                f"about 15 seconds; otherwise with status running and a job_id for {GET}.",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": body_schema}}},
+                "responses": {"200": answer, "400": problem, "401": problem, "429": problem},
+            }
         },
-        "servers": [{"url": base_url}],
-        "paths": {
-            "/api/copilot/images": {
-                "post": {
-                    "operationId": CREATE,
-                    "summary": "Draw pictures from a description",
-                    "description": "Draws 1 to 4 new pictures. Answers with the pictures when they are ready within "
-                    f"about 15 seconds; otherwise with status running and a job_id for {GET}.",
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": body_schema}}},
-                    "responses": {"200": answer, "400": problem, "401": problem, "429": problem},
-                }
-            },
-            "/api/copilot/images/{job_id}": {
-                "get": {
-                    "operationId": GET,
-                    "summary": "Get the pictures of a drawing still running",
-                    "description": f"Waits a few seconds for the drawing {CREATE} started, then answers with "
-                    "its pictures, or again with status running.",
-                    "parameters": [
-                        {
-                            "name": "job_id",
-                            "in": "path",
-                            "required": True,
-                            "description": f"The job_id {CREATE} answered with.",
-                            "schema": {"type": "string"},
-                        }
-                    ],
-                    "responses": {"200": answer, "401": problem, "404": problem},
-                }
-            },
+        "/api/copilot/images/{job_id}": {
+            "get": {
+                "operationId": operation_id(GET),
+                "summary": "Get the pictures of a drawing still running",
+                "description": f"Waits a few seconds for the drawing {CREATE} started, then answers with "
+                "its pictures, or again with status running.",
+                "parameters": [
+                    {
+                        "name": "job_id",
+                        "in": "path",
+                        "required": True,
+                        "description": f"The job_id {CREATE} answered with.",
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {"200": answer, "401": problem, "404": problem, "429": problem},
+            }
         },
     }
 
 
+class _PlainYamlDumper(yaml.SafeDumper):
+    """Writes a value used twice in full each time: no `&id001` anchors, which Copilot is not documented to read."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def openapi_yaml(base_url: str) -> str:
-    return yaml.safe_dump(openapi_document(base_url), sort_keys=False, allow_unicode=True)
+    return yaml.dump(openapi_document(base_url), Dumper=_PlainYamlDumper, sort_keys=False, allow_unicode=True)

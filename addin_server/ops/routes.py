@@ -9,8 +9,9 @@ from __future__ import annotations
 import hmac
 import ipaddress
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
+from addin_server.copilot import package as copilot_package
 from addin_server.errors import Forbidden
 from addin_server.images.requests import request_limits
 from addin_server.ops.metrics import Metrics
@@ -18,6 +19,8 @@ from addin_server.ops.openapi import openapi_document
 from addin_server.services import services
 
 bp = Blueprint("ops", __name__)
+#: Registered only where Copilot is served (with Entra ID).
+COPILOT_ENDPOINT = "copilot.create_images"
 
 
 @bp.get("/healthz")
@@ -63,4 +66,8 @@ def _check_metrics_reader() -> None:
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    return jsonify(openapi_document(services().engine.model_names(), request_limits()))
+    """The API's description, with the Copilot plugin's operations where this server answers them."""
+    document = openapi_document(services().engine.model_names(), request_limits())
+    if COPILOT_ENDPOINT in current_app.view_functions:
+        document["paths"].update(copilot_package.openapi_paths(operation_prefix="copilot"))
+    return jsonify(document)

@@ -26,7 +26,7 @@ def xml_schema():
 
 @pytest.fixture(scope="module")
 def app_schema():
-    return jsonschema.Draft7Validator(json.loads((SCHEMAS / "teams-v1.24.json").read_text()))
+    return jsonschema.Draft7Validator(json.loads((SCHEMAS / "teams-v1.30.json").read_text()))
 
 
 def generate(tmp_path, *extra) -> Path:
@@ -67,7 +67,16 @@ def test_the_app_package_validates_and_hides_the_xml_duplicate(tmp_path, app_sch
     assert [error.message for error in app_schema.iter_errors(manifest)] == []
     xml_id = (out / "manifest.xml").read_text().split("<Id>")[1].split("</Id>")[0]
     extension = manifest["extensions"][0]
-    assert extension["alternates"][0]["hide"]["customOfficeAddin"]["officeAddinId"] == xml_id == manifest["id"]
+    # The app package is a new app with its own id, hiding the XML add-in it replaces (Microsoft's rule).
+    assert extension["alternates"][0]["hide"]["customOfficeAddin"]["officeAddinId"] == xml_id != manifest["id"]
+    again = generate(tmp_path / "again", "--client-id", CLIENT_ID)
+    with zipfile.ZipFile(again / "app-package.zip") as package:
+        assert json.loads(package.read("manifest.json"))["id"] == manifest["id"]  # stable across runs
+    # Icons for the XML manifest Microsoft 365 makes from this one for older Office versions.
+    icons = extension["alternates"][1]["alternateIcons"]
+    assert icons["icon"]["url"].endswith("/icons/icon-32.png") and icons["icon"]["size"] == 32
+    assert icons["highResolutionIcon"]["url"].endswith("/icons/icon-64.png")
+    assert manifest["manifestVersion"] == "1.30" and "/v1.30/" in manifest["$schema"]
     assert extension["requirements"]["scopes"] == ["document", "presentation"]
     assert manifest["webApplicationInfo"]["id"] == CLIENT_ID
     assert color.size == (192, 192) and outline.size == (32, 32) and outline.mode == "RGBA"

@@ -46,10 +46,11 @@ def test_every_file_validates_against_its_schema(package):
     manifest = json.loads(package["manifest.json"])
     agent = json.loads(package["declarativeAgent.json"])
     plugin = json.loads(package["ai-plugin.json"])
-    assert errors(schema("teams-v1.24.json"), manifest) == []
+    assert errors(schema("teams-v1.30.json"), manifest) == []
     assert errors(schema("da-v1.8.json"), agent) == []
     assert errors(schema("plugin-v2.4.json"), plugin) == []
     validate(yaml.safe_load(package["openapi.yaml"]))
+    assert b"&id" not in package["openapi.yaml"] and b"*id" not in package["openapi.yaml"]  # plain YAML
     assert manifest["copilotAgents"]["declarativeAgents"][0]["file"] == "declarativeAgent.json"
     assert [action["file"] for action in agent["actions"]] == ["ai-plugin.json"]
     assert plugin["runtimes"][0]["spec"]["url"] == "openapi.yaml"
@@ -164,3 +165,12 @@ def test_without_a_reference_the_package_has_no_agent(tmp_path):
     with zipfile.ZipFile(io.BytesIO((tmp_path / "app-package.zip").read_bytes())) as archive:
         assert "declarativeAgent.json" not in archive.namelist()
         assert "copilotAgents" not in json.loads(archive.read("manifest.json"))
+
+
+def test_the_servers_openapi_lists_the_copilot_routes_where_they_answer(make_copilot_app, client):
+    with_copilot = make_copilot_app().test_client().get("/openapi.json").get_json()
+    validate(with_copilot)
+    assert {"/api/copilot/images", "/api/copilot/images/{job_id}"} <= set(with_copilot["paths"])
+    assert with_copilot["paths"]["/api/copilot/images"]["post"]["operationId"] == "copilotCreateImages"
+    without = client.get("/openapi.json").get_json()  # local mode serves no Copilot routes, and lists none
+    assert not any(path.startswith("/api/copilot") for path in without["paths"])
