@@ -20,9 +20,11 @@ fi
 # torch==2.13.0 is the CPU build; pip's default would fetch a multi-GB CUDA build.
 python3 -m pip install --quiet --disable-pip-version-check torch==2.13.0 -e ".[test,training]"
 
-# The front end's checks (TypeScript against Office's and Teams' typings, axe-core, the pinned Fluent UI), at
-# the versions package-lock.json pins. No build step: the browser loads the same files.
-npm ci --no-audit --no-fund --loglevel=error
+# The front end's checks (TypeScript against Office's and Teams' typings, axe-core, the pinned Fluent UI) and
+# Microsoft's Agents Toolkit CLI (it validates the app package offline), at the versions package-lock.json pins.
+# No build step: the browser loads the same files. No install scripts: the CLI's optional keychain module would
+# compile native code that validation never uses.
+npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 
 # Lint, format and types first: a finding fails the run before the slow tests start.
 python3 -m ruff check .

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from PIL import Image
 
 from addin_server.cli import main
 
-SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMAS = ROOT / "tests" / "schemas"
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 
 
@@ -153,3 +155,27 @@ def test_the_bot_id_comes_from_teams_bot_id_too(tmp_path, monkeypatch):
 def test_bad_bot_options(tmp_path, capsys, arguments, message):
     assert main(["manifest", "--base-url", "https://host", *arguments, "--out", str(tmp_path)]) == 2
     assert message in capsys.readouterr().err
+
+
+def agents_toolkit_validate(manifest: Path) -> subprocess.CompletedProcess:
+    """Microsoft's own check of an app package's manifest (and the agent and plugin it names), offline."""
+    atk = ROOT / "node_modules" / ".bin" / "atk"
+    assert atk.exists(), "scripts/test.sh installs the Agents Toolkit CLI with npm ci"
+    command = [str(atk), "validate", "--manifest-file", str(manifest), "--interactive", "false"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=manifest.parent)
+
+
+def test_microsofts_agents_toolkit_passes_the_whole_app_package(tmp_path):
+    bot_id, copilot = "aaaaaaaa-2222-3333-4444-555555555555", ("--copilot-auth-reference", "ref-123")
+    out = generate(tmp_path, "--client-id", CLIENT_ID, "--bot-id", bot_id, *copilot)
+    unpacked = tmp_path / "package"
+    with zipfile.ZipFile(out / "app-package.zip") as package:
+        package.extractall(unpacked)
+    assert {"declarativeAgent.json", "ai-plugin.json", "openapi.yaml"} <= {path.name for path in unpacked.iterdir()}
+    checked = agents_toolkit_validate(unpacked / "manifest.json")
+    assert checked.returncode == 0 and "All passed" in checked.stdout, checked.stdout + checked.stderr
+    manifest = json.loads((unpacked / "manifest.json").read_text())
+    manifest["extensions"][0]["alternates"][1]["alternateIcons"]["icon"]["size"] = 100
+    (unpacked / "manifest.json").write_text(json.dumps(manifest))
+    refused = agents_toolkit_validate(unpacked / "manifest.json")
+    assert refused.returncode != 0 and "alternateIcons/icon/size" in refused.stdout  # it does check
