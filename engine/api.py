@@ -51,6 +51,8 @@ class ModelLimits:
     schedulers: tuple[str, ...] = ()
     #: The only words this model reads (empty: all); a prompt's other words are left out (`prompt_words.py`).
     known_words: frozenset[str] = frozenset()
+    #: The ways this model changes a picture: "edit" (image to image), "inpaint" (repaint a mask).
+    changes_pictures: tuple[str, ...] = ("edit", "inpaint")
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,9 @@ class GenerationRequest:
                 raise InvalidRequest(
                     name, f"must be a multiple of {limits.size_multiple} for model {model_name!r}, got {value}"
                 )
+        if request.kind != "generate" and request.kind not in limits.changes_pictures:
+            field, what = ("image", "change pictures") if request.kind == "edit" else ("mask", "repaint a masked area")
+            raise InvalidRequest(field, f"the model {model_name!r} cannot {what}")
         if self.scheduler and limits.schedulers and self.scheduler not in limits.schedulers:
             raise InvalidRequest(
                 "scheduler",

@@ -7,6 +7,7 @@ FLUX weights all take the same path.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import logging
@@ -159,7 +160,7 @@ def load_model(source: ModelSource, options: LoadOptions | None = None) -> Loade
         runtime = "PyTorch bfloat16"
     log.info("model %s on %s, %s: %s", source.name, hardware.describe(), dtype_text, plan.describe())
     schedulers = SchedulerChoice(pipeline.scheduler)
-    return LoadedModel(
+    loaded = LoadedModel(
         name=source.name,
         pipeline=pipeline,
         limits=_limits_for(pipeline, source, schedulers),
@@ -171,6 +172,22 @@ def load_model(source: ModelSource, options: LoadOptions | None = None) -> Loade
         runtime=runtime,
         compiler=_start_compiling(pipeline, plan, device),
     )
+    # What it can do with a picture, known now, so a request it cannot serve is refused before it is queued
+    # (the workers publish this to a web tier that has no torch).
+    loaded.limits = dataclasses.replace(loaded.limits, changes_pictures=_picture_changes(loaded))
+    return loaded
+
+
+def _picture_changes(loaded: LoadedModel) -> tuple[str, ...]:
+    """The request kinds besides text to image that `loaded` has pipelines for."""
+    kinds = []
+    for kind in ("edit", "inpaint"):
+        try:
+            loaded.pipeline_for(kind)
+            kinds.append(kind)
+        except InvalidRequest:
+            pass
+    return tuple(kinds)
 
 
 def _load_onto(source: ModelSource, dtype: torch.dtype, device: torch.device) -> Any:

@@ -46,6 +46,7 @@ def limits_from_json(data: dict[str, Any]) -> ModelLimits:
             **data,
             "schedulers": tuple(data.get("schedulers", ())),
             "known_words": frozenset(data.get("known_words", ())),
+            "changes_pictures": tuple(data.get("changes_pictures", ("edit", "inpaint"))),
         }
     )
 

@@ -102,6 +102,7 @@ def test_inpainting_on_the_embedded_model_whose_unet_has_eight_channels():
     engine = LocalEngine(EngineSettings())
     try:
         assert engine.model(None).pipeline.unet.config.in_channels == 8
+        assert engine.limits().changes_pictures == ("edit", "inpaint")  # known at load, published by workers
         assert_repainted_inside_the_mask_only(engine, engine.limits().default_width)
     finally:
         engine.close()

@@ -180,3 +180,19 @@ def test_a_queue_url_of_another_scheme_is_refused_at_start(monkeypatch):
     monkeypatch.setenv("ENGINE_QUEUE_URL", "unix:///run/redis.sock")
     with pytest.raises(ConfigError, match="ENGINE_QUEUE_URL must be redis://"):
         Config.from_env().validate()
+
+
+def test_a_model_that_cannot_change_pictures_is_refused_before_any_job_exists(remote, queue_url):
+    """The web tier has no torch: it knows from what the worker published that this model cannot repaint."""
+    from engine.errors import InvalidRequest
+
+    engine = remote()
+    board = JobBoard(queue_url)
+    limits = ModelLimits(default_width=64, default_height=64, min_size=16, max_size=512, changes_pictures=("edit",))
+    data = {**asdict(limits), "schedulers": [], "known_words": [], "changes_pictures": ["edit"]}
+    board.publish_models({engine.registry.default: data})
+    with pytest.raises(InvalidRequest) as refused:
+        engine.submit(GenerationRequest(prompt="x", owner="alice", source_image=png(), mask_image=png()))
+    assert refused.value.field == "mask" and "cannot repaint" in refused.value.message
+    assert list(board.redis.scan_iter("addin:job:*")) == []  # nothing was queued
+    assert engine.submit(GenerationRequest(prompt="x", owner="alice", source_image=png(), strength=0.5)).job_id
