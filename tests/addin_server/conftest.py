@@ -39,10 +39,10 @@ def client(app):
 
 @pytest.fixture(scope="module")
 def live_server(test_model_dir, tmp_path_factory) -> Iterator[LiveServer]:
-    """One server for a whole test module (no per-user job limit, so load tests can run)."""
-    server = LiveServer(
-        test_model_dir, tmp_path_factory.mktemp("live") / "instance", env={"ENGINE_MAX_QUEUED_IMAGES_PER_USER": "0"}
-    ).start()
+    """One server for a whole test module (no per-user job limit and room for twenty waiting requests from the
+    one local user, so load tests can run)."""
+    env = {"ENGINE_MAX_QUEUED_IMAGES_PER_USER": "0", "SERVER_MAX_WAITS_PER_USER": "32"}
+    server = LiveServer(test_model_dir, tmp_path_factory.mktemp("live") / "instance", env=env).start()
     yield server
     server.stop()
 
