@@ -44,12 +44,12 @@ def init_app(app: Flask) -> None:
         strategy="moving-window",
         key_prefix=KEY_PREFIX,
     )
-    generation_budget = limiter.shared_limit(identity.generation_rate_limit or "1/second", scope=GENERATION_SCOPE)
-    for endpoint in GENERATION_ENDPOINTS:
-        if endpoint not in app.view_functions or not identity.generation_rate_limit:  # Copilot: with Entra ID only
-            continue
-        limited = generation_budget(app.view_functions[endpoint])
-        app.view_functions[endpoint] = limited  # type: ignore[assignment]  # Flask-Limiter's types allow async
+    if identity.generation_rate_limit:
+        generation_budget = limiter.shared_limit(identity.generation_rate_limit, scope=GENERATION_SCOPE)
+        for endpoint in GENERATION_ENDPOINTS:
+            if endpoint in app.view_functions:  # Copilot's route exists only with Entra ID
+                limited = generation_budget(app.view_functions[endpoint])
+                app.view_functions[endpoint] = limited  # type: ignore[assignment]  # Flask-Limiter allows async
     for endpoint, poll_limit in POLL_LIMITS.items():
         if endpoint in app.view_functions:
             limited = limiter.limit(poll_limit)(app.view_functions[endpoint])
@@ -64,9 +64,10 @@ def init_app(app: Flask) -> None:
 def count_generation(owner: str) -> None:
     """Count one generation started outside a limited route (a Teams invoke) against `owner`'s RATE_LIMIT, in
     the same bucket as the routes; `TooManyRequests` when they are over it."""
-    if not services().config.identity.generation_rate_limit:
+    budget = services().config.identity.generation_rate_limit
+    if not budget:
         return
-    limit = parse(services().config.identity.generation_rate_limit)
+    limit = parse(budget)
     limiter: Limiter = current_app.extensions["limiter"]
     if not limiter.limiter.hit(limit, KEY_PREFIX, owner, GENERATION_SCOPE):
         raise TooManyRequests(f"you have asked for images too often; the limit is {limit}", "rate_limited")

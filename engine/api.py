@@ -32,6 +32,8 @@ DEFAULT_EDIT_STRENGTH = 0.6
 DEFAULT_INPAINT_STRENGTH = 1.0
 #: The request fields that hold pictures (PNG bytes); JSON carries them as base64.
 PICTURE_FIELDS = ("source_image", "mask_image")
+#: Each way of changing a picture: the request field a refusal names, and what the model could not do.
+PICTURE_CHANGES = {"edit": ("image", "change pictures (image to image)"), "inpaint": ("mask", "repaint a masked area")}
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class ModelLimits:
     #: The only words this model reads (empty: all); a prompt's other words are left out (`prompt_words.py`).
     known_words: frozenset[str] = frozenset()
     #: The ways this model changes a picture: "edit" (image to image), "inpaint" (repaint a mask).
-    changes_pictures: tuple[str, ...] = ("edit", "inpaint")
+    changes_pictures: tuple[str, ...] = tuple(PICTURE_CHANGES)
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ class GenerationRequest:
                     name, f"must be a multiple of {limits.size_multiple} for model {model_name!r}, got {value}"
                 )
         if request.kind != "generate" and request.kind not in limits.changes_pictures:
-            field, what = ("image", "change pictures") if request.kind == "edit" else ("mask", "repaint a masked area")
+            field, what = PICTURE_CHANGES[request.kind]
             raise InvalidRequest(field, f"the model {model_name!r} cannot {what}")
         if self.scheduler and limits.schedulers and self.scheduler not in limits.schedulers:
             raise InvalidRequest(

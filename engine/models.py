@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from engine.api import ModelLimits
+from engine.api import PICTURE_CHANGES, ModelLimits
 from engine.bf16_trial import Bf16Trial, time_bf16_against_fp32
 from engine.compiled_modules import BackgroundCompiler
 from engine.errors import InvalidRequest, ModelNotFound
@@ -99,9 +99,7 @@ class LoadedModel:
         (`latent_blend.py`). Raises `InvalidRequest`, naming the picture field, when the model cannot."""
         if kind == "generate":
             return self.pipeline
-        field_name, what = (
-            ("image", "change pictures (image to image)") if kind == "edit" else ("mask", "repaint a masked area")
-        )
+        field_name, what = PICTURE_CHANGES[kind]
         derived_kind = "edit" if kind == "inpaint" and self.inpaints_by_blending else kind
         with self._derive_lock:
             if derived_kind not in self.derived_pipelines:
@@ -181,7 +179,7 @@ def load_model(source: ModelSource, options: LoadOptions | None = None) -> Loade
 def _picture_changes(loaded: LoadedModel) -> tuple[str, ...]:
     """The request kinds besides text to image that `loaded` has pipelines for."""
     kinds = []
-    for kind in ("edit", "inpaint"):
+    for kind in PICTURE_CHANGES:
         try:
             loaded.pipeline_for(kind)
             kinds.append(kind)

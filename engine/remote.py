@@ -119,17 +119,13 @@ class RemoteEngine:
     def watch(self, job_id: str, after_version: int, timeout: float) -> JobStatus:
         """Polls the job's version alone (a few bytes) until it moves, then reads the whole record once."""
         deadline = time.monotonic() + timeout
-        self._record(job_id)
-        while int(self.board.job_fields(job_id, "version")["version"] or 0) <= after_version:
-            if time.monotonic() >= deadline:
-                break
+        while int(self._poll(job_id, "version")) <= after_version and time.monotonic() < deadline:
             time.sleep(POLL_S)
         return self._status(self._record(job_id))
 
     def result(self, job_id: str, timeout: float | None = None) -> GenerationResult:
         deadline = None if timeout is None else time.monotonic() + timeout
-        self._record(job_id)
-        while not JobState(self.board.job_fields(job_id, "state")["state"] or JobState.FAILED.value).is_final:
+        while not JobState(self._poll(job_id, "state")).is_final:
             if self._closing.is_set():
                 raise EngineClosed("this web process is stopping; the job goes on in its worker")
             if deadline is not None and time.monotonic() > deadline:
@@ -187,6 +183,13 @@ class RemoteEngine:
             self._listener.join(timeout if timeout is not None else 2.0)
 
     # -- reading the board -------------------------------------------------------------------------------
+
+    def _poll(self, job_id: str, field: str) -> str:
+        """One small field of the job, as a poll reads it; `UnknownJob` when there is no such job (any more)."""
+        value = self.board.job_fields(job_id, field)[field]
+        if value is None:
+            raise UnknownJob(f"no job {job_id!r}")
+        return value
 
     def _record(self, job_id: str) -> dict[str, Any]:
         record = self.board.job(job_id)

@@ -40,6 +40,8 @@ class Picture:
     height: int
 
 
+#: The most pixels a picture already in a file may have to be redrawn, unless a server sets its own cap.
+MAX_PICTURE_PIXELS = 8192 * 8192
 #: One batch's worth: enough to keep the engine busy, few enough that other users' images go between.
 IMAGES_IN_FLIGHT = 8
 
@@ -68,7 +70,7 @@ class ImageMaker:
     #: refuse past it before they decode or size anything.
     max_images: int | None = None
     #: The most pixels a picture already in the file may have to be redrawn (larger ones are left alone).
-    max_picture_pixels: int = 8192 * 8192
+    max_picture_pixels: int = MAX_PICTURE_PIXELS
 
     def limits(self) -> ModelLimits:
         return self.engine.limits(self.model)

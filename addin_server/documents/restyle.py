@@ -112,16 +112,16 @@ def plan_restyle(
         maker.seed = secrets.randbelow(MAX_SEED + 1)
     maker.seed_policy = "same"
     limits = maker.limits()
-    fitted_parts: dict[int, EditPictures | str] = {}
+    fitted_parts: dict[Any, EditPictures | str] = {}  # image part -> its fitted picture, or why it is left alone
     kept, orders = [], []
     for picture, image_part in embedded:
-        if id(image_part) not in fitted_parts:
+        if image_part not in fitted_parts:
             try:
                 decoded = read_picture(image_part.blob, picture.where, maker.max_picture_pixels)
-                fitted_parts[id(image_part)] = fit_for_edit(decoded, None, limits)
+                fitted_parts[image_part] = fit_for_edit(decoded, None, limits)
             except BadRequest as error:
-                fitted_parts[id(image_part)] = error.message
-        fitted = fitted_parts[id(image_part)]
+                fitted_parts[image_part] = error.message
+        fitted = fitted_parts[image_part]
         if isinstance(fitted, str):
             notes.append(f"{picture.where}: left alone ({fitted})")
             continue

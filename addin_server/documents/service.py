@@ -18,7 +18,7 @@ from pathlib import Path
 from addin_server.database import transaction
 from addin_server.documents.errors import DocumentError
 from addin_server.documents.fill import CONTENT_TYPES, DocumentPlan
-from addin_server.documents.images import Cancelled, ImageMaker
+from addin_server.documents.images import MAX_PICTURE_PIXELS, Cancelled, ImageMaker
 from addin_server.errors import NotFound, TooManyRequests
 from engine.api import EngineClient, JobState
 from engine.errors import EngineError
@@ -85,7 +85,7 @@ class DocumentService:
         max_per_user: int = 2,
         retention_days: float = 30.0,
         max_images: int = 100,
-        max_picture_pixels: int = 8192 * 8192,
+        max_picture_pixels: int = MAX_PICTURE_PIXELS,
     ) -> None:
         """Keep document jobs in `database` (the image store's, so one file holds every job) and the finished
         files under `folder`/documents."""
