@@ -3,8 +3,8 @@ a unified-manifest app package (`manifest.json` with the add-in under `extension
 bot id also the Teams bot and its message extension; with a Copilot SSO reference also the declarative agent,
 its API plugin and that plugin's OpenAPI file).
 
-Both ship because older Office builds read only the XML one (../shared/notes/office-js.md); the unified one
-names the XML add-in as its alternate so users do not see it twice.
+Both ship because Office on Mac, on mobile, and Windows builds before 2304 read only the XML one; the unified one
+hides the XML add-in (`alternates`) so users do not see it twice.
 """
 
 from __future__ import annotations

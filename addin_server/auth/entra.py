@@ -1,7 +1,9 @@
 """Entra ID bearer tokens: signature (RS256, keys from the authority's JWKS), audience, issuer for the
 token's own tenant, tenant allow-list, lifetime, scope. A user is `tid:oid`.
 
-Rules from ../shared/notes/identity.md; PyJWT does the cryptography, this module the Entra-specific checks.
+Rules from Microsoft's identity platform documentation on validating access tokens (v2.0 issuer per tenant,
+`tid`/`oid`, `scp` for delegated and `roles` for app-only tokens); PyJWT does the cryptography, this module the
+Entra-specific checks.
 """
 
 from __future__ import annotations

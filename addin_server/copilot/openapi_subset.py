@@ -1,6 +1,7 @@
 """The part of OpenAPI that Copilot's plugin runtime reads, as rules checked on a document.
 
-From Microsoft's API plugin and API-based message extension guidance (../shared/notes/teams-copilot.md):
+From Microsoft's guidance for API plugins and API-based message extensions ("OpenAPI description
+requirements" in the Microsoft 365 Copilot extensibility docs):
 - OPENAPI_3_0: `openapi` is 3.0.x (3.1 is not read);
 - ONE_SERVER: exactly one server, over https;
 - NO_COMPOSITION: no `oneOf`, `anyOf` or `allOf` anywhere;
